@@ -1,0 +1,184 @@
+package media
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+)
+
+// Frame is one decoded video frame: packed RGB, 3 bytes a pixel, rows top to
+// bottom. The frame owns Pix; a callback may keep it.
+type Frame struct {
+	Index  int     // 0-based position in the delivered sequence
+	Time   float64 // seconds from the start of the clip
+	Width  int
+	Height int
+	Pix    []byte // len Width*Height*3
+}
+
+// FrameOptions chooses which frames Frames decodes. Count, when set, takes
+// precedence over Rate.
+type FrameOptions struct {
+	// Rate is frames per second (default DefaultRate).
+	Rate float64
+	// Count asks for K frames spread uniformly over the clip, each taken at
+	// the middle of its 1/K slice of the duration.
+	Count int
+	// MaxSide, when positive, downscales frames so that the longer side is
+	// at most MaxSide pixels (aspect kept, sizes even). Frames smaller than
+	// that are left as they are.
+	MaxSide int
+}
+
+// DefaultRate is the frame rate Frames uses when none is given.
+const DefaultRate = 2.0
+
+// Frames decodes the video of path and calls fn with each frame, in order,
+// as ffmpeg delivers it through a pipe. Returning an error from fn stops
+// decoding and Frames returns that error. A file without video gives an
+// error wrapping ErrNoStream. Rotation stored in the file is applied.
+func Frames(ctx context.Context, path string, opts FrameOptions, fn func(Frame) error) error {
+	info, err := Probe(ctx, path)
+	if err != nil {
+		return err
+	}
+	if !info.HasVideo {
+		return fmt.Errorf("frames %s: %w: the file has no video stream", path, ErrNoStream)
+	}
+	bin, err := tool("ffmpeg")
+	if err != nil {
+		return err
+	}
+	rate := opts.Rate
+	if rate <= 0 {
+		rate = DefaultRate
+	}
+	offset := 0.0
+	limit := -1
+	if opts.Count > 0 {
+		if info.Duration <= 0 {
+			return fmt.Errorf("frames %s: %d uniform frames need a known duration, and ffprobe found none", path, opts.Count)
+		}
+		rate = float64(opts.Count) / info.Duration
+		offset = info.Duration / float64(2*opts.Count)
+		limit = opts.Count
+	}
+	// Each output frame i stands for the source at offset + i/rate: shifting
+	// the timestamps back by offset and trimming at zero makes the fps
+	// filter pick those instants without seeking, which could skip past
+	// the only frames of a short or sparse clip.
+	filter := "fps=" + strconv.FormatFloat(rate, 'g', 12, 64) + ":eof_action=pass"
+	if offset > 0 {
+		filter = "setpts=PTS-" + strconv.FormatFloat(offset, 'f', 6, 64) + "/TB," + filter + ":start_time=0"
+	}
+	if opts.MaxSide > 0 {
+		m := strconv.Itoa(opts.MaxSide)
+		filter += ",scale=w='if(gte(iw,ih),min(iw," + m + "),-2)':h='if(gte(iw,ih),-2,min(ih," + m + "))'"
+	}
+	args := []string{"-nostdin", "-v", "error"}
+	args = append(args, "-i", path, "-map", "0:v:0", "-an", "-sn", "-dn",
+		"-vf", filter, "-f", "image2pipe", "-c:v", "ppm", "pipe:1")
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	stderr := &tailWriter{max: 4096}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("frames %s: %w", path, err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("frames %s: starting ffmpeg: %w", path, err)
+	}
+	r := bufio.NewReaderSize(stdout, 1<<20)
+	var cbErr, readErr error
+	n := 0
+	for limit < 0 || n < limit {
+		w, h, err := readPPMHeader(r)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+		pix := make([]byte, w*h*3)
+		if _, err := io.ReadFull(r, pix); err != nil {
+			readErr = fmt.Errorf("short frame: %w", err)
+			break
+		}
+		f := Frame{Index: n, Time: offset + float64(n)/rate, Width: w, Height: h, Pix: pix}
+		n++
+		if cbErr = fn(f); cbErr != nil {
+			break
+		}
+	}
+	stoppedEarly := cbErr != nil || (limit >= 0 && n >= limit)
+	if stoppedEarly {
+		cancel()
+	}
+	_, _ = io.Copy(io.Discard, r)
+	waitErr := cmd.Wait()
+	switch {
+	case cbErr != nil:
+		return cbErr
+	case stoppedEarly && readErr == nil:
+		return nil
+	case waitErr != nil:
+		return runError(ctx, "frames", path, waitErr, stderr)
+	case readErr != nil:
+		return fmt.Errorf("frames %s: reading ffmpeg output: %w", path, readErr)
+	}
+	return nil
+}
+
+// readPPMHeader reads "P6 <w> <h> <max>" and the single whitespace byte
+// after it. io.EOF means no more frames.
+func readPPMHeader(r *bufio.Reader) (w, h int, err error) {
+	var fields [4]int
+	magic := make([]byte, 2)
+	if _, err := io.ReadFull(r, magic); err != nil {
+		if err == io.ErrUnexpectedEOF {
+			return 0, 0, fmt.Errorf("truncated frame header")
+		}
+		return 0, 0, err
+	}
+	if string(magic) != "P6" {
+		return 0, 0, fmt.Errorf("unexpected frame header %q", magic)
+	}
+	for k := 1; k < 4; k++ {
+		n, err := readPPMInt(r)
+		if err != nil {
+			return 0, 0, err
+		}
+		fields[k] = n
+	}
+	if fields[3] != 255 || fields[1] <= 0 || fields[2] <= 0 || fields[1]*fields[2] > 1<<28 {
+		return 0, 0, fmt.Errorf("unexpected frame header %dx%d max %d", fields[1], fields[2], fields[3])
+	}
+	return fields[1], fields[2], nil
+}
+
+func readPPMInt(r *bufio.Reader) (int, error) {
+	c, err := r.ReadByte()
+	for err == nil && (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+		c, err = r.ReadByte()
+	}
+	n, digits := 0, 0
+	for err == nil && c >= '0' && c <= '9' {
+		n = n*10 + int(c-'0')
+		digits++
+		c, err = r.ReadByte()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("truncated frame header: %w", err)
+	}
+	if digits == 0 {
+		return 0, fmt.Errorf("bad frame header byte %q", c)
+	}
+	return n, nil // the one whitespace byte after the number is consumed
+}
