@@ -1,0 +1,308 @@
+package llm_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"emer/internal/llm"
+	"emer/internal/llm/llmtest"
+)
+
+func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+func req(text string) llm.Request {
+	return llm.Request{Model: "m", Messages: []llm.Message{llm.User(llm.Text(text))}}
+}
+
+func TestRetry(t *testing.T) {
+	tests := []struct {
+		name     string
+		script   []llmtest.Step
+		wantErr  error
+		attempts int
+		delays   []time.Duration // exact delays, when the server dictates them
+	}{
+		{"429 honours Retry-After", []llmtest.Step{{Status: 429, Header: map[string]string{"Retry-After": "3"}, Body: "{}"}, {Text: "7"}}, nil, 2, []time.Duration{3 * time.Second}},
+		{"500 then 502 then ok", []llmtest.Step{{Status: 500, Body: "x"}, {Status: 502, Body: "x"}, {Text: "7"}}, nil, 3, nil},
+		{"malformed then ok", []llmtest.Step{{Body: "not json"}, {Text: "7"}}, nil, 2, nil},
+		{"400 is final", []llmtest.Step{{Status: 400, Body: `{"error":{"message":"bad"}}`}, {Text: "7"}}, llm.ErrRejected, 1, nil},
+		{"401 is final", []llmtest.Step{{Status: 401, Body: "{}"}, {Text: "7"}}, llm.ErrRejected, 1, nil},
+		{"gives up after max", []llmtest.Step{{Status: 500, Body: "a"}, {Status: 500, Body: "b"}, {Status: 500, Body: "c"}, {Status: 500, Body: "d"}}, llm.ErrServer, 4, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := llmtest.NewServer(nil, tt.script...)
+			defer srv.Close()
+			var delays []time.Duration
+			r := llm.NewRetry(llm.NewOpenAI(llm.OpenAIConfig{BaseURL: srv.BaseURL()}), 4, 100*time.Millisecond, 10*time.Second)
+			llm.SetSleep(r, func(_ context.Context, d time.Duration) error { delays = append(delays, d); return nil })
+			reply, err := r.Chat(context.Background(), req("x"))
+			if tt.wantErr == nil {
+				if err != nil || reply.Text != "7" || reply.Attempts != tt.attempts {
+					t.Fatalf("reply %+v, err %v; want text 7 after %d attempts", reply, err, tt.attempts)
+				}
+			} else {
+				if !errors.Is(err, tt.wantErr) || llm.Attempts(err) != tt.attempts {
+					t.Fatalf("err = %v (attempts %d), want %v after %d", err, llm.Attempts(err), tt.wantErr, tt.attempts)
+				}
+			}
+			if srv.Count() != tt.attempts {
+				t.Errorf("server saw %d requests, want %d", srv.Count(), tt.attempts)
+			}
+			if len(delays) != tt.attempts-1 {
+				t.Errorf("slept %d times, want %d", len(delays), tt.attempts-1)
+			}
+			if tt.delays != nil && !equalDurations(delays, tt.delays) {
+				t.Errorf("delays = %v, want %v", delays, tt.delays)
+			}
+			for i, d := range delays {
+				if tt.delays == nil {
+					hi := 100 * time.Millisecond << i
+					if d < hi/2 || d > hi {
+						t.Errorf("delay %d = %v, want within [%v, %v]", i, d, hi/2, hi)
+					}
+				}
+			}
+		})
+	}
+}
+
+func equalDurations(a, b []time.Duration) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRetryStopsOnCancel(t *testing.T) {
+	srv := llmtest.NewServer(nil, llmtest.Step{Status: 500, Body: "x"}, llmtest.Step{Text: "late"})
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := llm.NewRetry(llm.NewOpenAI(llm.OpenAIConfig{BaseURL: srv.BaseURL()}), 5, time.Hour, time.Hour)
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	_, err := r.Chat(ctx, req("x"))
+	if !errors.Is(err, llm.ErrServer) || srv.Count() != 1 {
+		t.Fatalf("err = %v after %d requests; want the server error after 1", err, srv.Count())
+	}
+}
+
+// counting is a Client that tracks calls in flight.
+type counting struct {
+	inFlight, peak, calls atomic.Int64
+	delay                 time.Duration
+	fail                  error
+}
+
+func (c *counting) Chat(ctx context.Context, r llm.Request) (llm.Reply, error) {
+	n := c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	for {
+		p := c.peak.Load()
+		if n <= p || c.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	c.calls.Add(1)
+	time.Sleep(c.delay)
+	if c.fail != nil {
+		return llm.Reply{}, c.fail
+	}
+	return llm.Reply{Text: "reply to " + r.Messages[0].Parts[0].Text, Usage: llm.Usage{TotalTokens: 5}, Attempts: 1}, nil
+}
+
+func TestLimitConcurrency(t *testing.T) {
+	inner := &counting{delay: 10 * time.Millisecond}
+	l := llm.NewLimit(inner, 3, 0)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() { _, _ = l.Chat(context.Background(), req("x")) })
+	}
+	wg.Wait()
+	if inner.peak.Load() != 3 || inner.calls.Load() != 20 {
+		t.Fatalf("peak %d, calls %d; want peak 3 of 20 calls", inner.peak.Load(), inner.calls.Load())
+	}
+}
+
+func TestLimitRate(t *testing.T) {
+	inner := &counting{}
+	l := llm.NewLimit(inner, 10, 50) // one start per 20 ms
+	start := time.Now()
+	for range 4 {
+		if _, err := l.Chat(context.Background(), req("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Four starts need at least three intervals: a lower bound, not a timing goal.
+	if el := time.Since(start); el < 60*time.Millisecond {
+		t.Fatalf("4 calls at 50/s took %v, want at least 60ms", el)
+	}
+}
+
+// memStore is an in-memory CacheStore.
+type memStore struct {
+	mu   sync.Mutex
+	m    map[string]llm.Reply
+	puts int
+}
+
+func (s *memStore) GetReply(_ context.Context, k string) (llm.Reply, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.m[k]
+	return r, ok, nil
+}
+
+func (s *memStore) PutReply(_ context.Context, k string, r llm.Reply) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[k] = r
+	s.puts++
+	return nil
+}
+
+func TestCache(t *testing.T) {
+	inner := &counting{delay: 20 * time.Millisecond}
+	store := &memStore{m: map[string]llm.Reply{}}
+	c := llm.NewCache(inner, store, "http://x/v1")
+	ctx := context.Background()
+
+	// Identical calls in flight together are sent once.
+	var wg sync.WaitGroup
+	var hits atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			r, err := c.Chat(ctx, req("a"))
+			if err != nil || r.Text != "reply to a" {
+				t.Errorf("reply %+v, err %v", r, err)
+			}
+			if r.Cached {
+				hits.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if inner.calls.Load() != 1 || hits.Load() != 7 {
+		t.Fatalf("8 identical calls: %d sent, %d hits; want 1 sent, 7 hits", inner.calls.Load(), hits.Load())
+	}
+	r, _ := c.Chat(ctx, req("a"))
+	if !r.Cached || r.Attempts != 0 || inner.calls.Load() != 1 {
+		t.Errorf("second call not served from the cache: %+v", r)
+	}
+	// A different salt is a different request.
+	salted := req("a")
+	salted.Salt = "repeat 1"
+	if r, _ := c.Chat(ctx, salted); r.Cached {
+		t.Error("salted request served from the cache")
+	}
+	// Temperature above 0 is never cached.
+	warm := req("b")
+	warm.Temperature = 0.7
+	_, _ = c.Chat(ctx, warm)
+	_, _ = c.Chat(ctx, warm)
+	if inner.calls.Load() != 4 {
+		t.Errorf("calls = %d, want 4 (temperature 0.7 sent twice)", inner.calls.Load())
+	}
+	// Failures are not cached.
+	failing := &counting{fail: llm.ErrServer}
+	fc := llm.NewCache(failing, store, "http://x/v1")
+	_, _ = fc.Chat(ctx, req("c"))
+	_, _ = fc.Chat(ctx, req("c"))
+	if failing.calls.Load() != 2 {
+		t.Errorf("failed call cached: %d calls", failing.calls.Load())
+	}
+	// A read-only cache answers hits and stores nothing.
+	puts := store.puts
+	ro := llm.NewCache(&counting{}, store, "http://x/v1").ReadOnly()
+	if r, _ := ro.Chat(ctx, req("a")); !r.Cached {
+		t.Error("read-only cache missed a stored reply")
+	}
+	_, _ = ro.Chat(ctx, req("new"))
+	if store.puts != puts {
+		t.Error("read-only cache stored a reply")
+	}
+}
+
+func TestKey(t *testing.T) {
+	a, b := req("x"), req("x")
+	if llm.Key("u", a) != llm.Key("u", b) {
+		t.Error("equal requests, different keys")
+	}
+	b.Salt = "v2"
+	c := req("x")
+	c.Model = "other"
+	d := req("x")
+	d.Messages = append(d.Messages, llm.User(llm.Image("image/png", []byte{1})))
+	for name, r := range map[string]llm.Request{"salt": b, "model": c, "media": d} {
+		if llm.Key("u", a) == llm.Key("u", r) {
+			t.Errorf("%s does not change the key", name)
+		}
+	}
+	if llm.Key("u", a) == llm.Key("v", a) {
+		t.Error("base URL does not change the key")
+	}
+}
+
+func TestRecorder(t *testing.T) {
+	var buf bytes.Buffer
+	store := &memStore{m: map[string]llm.Reply{}}
+	inner := &counting{}
+	rec := llm.NewRecorder(llm.NewCache(inner, store, "u"), slog.New(slog.NewJSONHandler(&buf, nil)))
+	ctx := context.Background()
+	_, _ = rec.Chat(ctx, req("a"))
+	_, _ = rec.Chat(ctx, req("a"))
+	failing := llm.NewRecorder(&counting{fail: &llm.AttemptsError{Attempts: 3, Err: llm.ErrServer}}, slog.New(slog.NewJSONHandler(&buf, nil)))
+	_, _ = failing.Chat(ctx, req("b"))
+
+	if got, want := rec.Totals(), (llm.Totals{Calls: 2, CacheHits: 1, Requests: 1, Tokens: 5}); got != want {
+		t.Errorf("totals = %+v, want %+v", got, want)
+	}
+	if got, want := failing.Totals(), (llm.Totals{Calls: 1, Failures: 1, Requests: 3}); got != want {
+		t.Errorf("failing totals = %+v, want %+v", got, want)
+	}
+	var lines []map[string]any
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 3 {
+		t.Fatalf("%d log records, want 3", len(lines))
+	}
+	if lines[0]["text"] != "reply to a" || lines[0]["cached"] != false || lines[1]["cached"] != true {
+		t.Errorf("records = %v", lines[:2])
+	}
+	if lines[2]["attempts"] != float64(3) || lines[2]["error"] == nil {
+		t.Errorf("failure record = %v", lines[2])
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	store := &memStore{m: map[string]llm.Reply{}}
+	_ = store.PutReply(context.Background(), llm.Key("u", req("held")), llm.Reply{Text: "stored"})
+	d := llm.NewDryRun("u")
+	rec := llm.NewRecorder(llm.NewCache(d, store, "u").ReadOnly(), slog.New(slog.DiscardHandler))
+	for _, s := range []string{"held", "new1", "new2", "new1"} {
+		if _, err := rec.Chat(context.Background(), req(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.Calls() != 2 || rec.Totals().CacheHits != 1 {
+		t.Fatalf("dry run counted %d calls and %d hits, want 2 and 1", d.Calls(), rec.Totals().CacheHits)
+	}
+}

@@ -1,0 +1,14 @@
+// Package llm talks to chat models: one small Client interface for a chat
+// call with text, image and audio parts, an implementation over the
+// OpenAI-compatible chat-completions API (vLLM, llama.cpp's server, Ollama,
+// LM Studio, hosted APIs), and decorators that wrap any Client with one
+// concern each: Retry, Limit (concurrency and rate), Cache, Recorder and
+// DryRun.
+//
+// A typical stack, outermost first:
+//
+//	Recorder → Cache → Retry → Limit → OpenAI
+//
+// so that cache hits cost nothing, every attempt waits for a free slot, and
+// the recorder sees each logical call once with its attempts and latency.
+package llm

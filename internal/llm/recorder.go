@@ -1,0 +1,127 @@
+package llm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Recorder logs every call it passes to Next (request, raw reply or error,
+// latency, tokens, attempts, whether it was a cache hit) and keeps totals.
+type Recorder struct {
+	next Client
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	totals Totals
+}
+
+// Totals counts what a Recorder has seen.
+type Totals struct {
+	Calls     int // logical calls made through the recorder
+	CacheHits int
+	Requests  int // HTTP requests sent, retries included
+	Failures  int // calls that ended in an error
+	Tokens    int // total tokens of replies not served from the cache
+}
+
+var _ Client = (*Recorder)(nil)
+
+// NewRecorder returns a Recorder that writes one record per call to log.
+func NewRecorder(next Client, log *slog.Logger) *Recorder {
+	return &Recorder{next: next, log: log}
+}
+
+// Chat calls Next and records the call.
+func (r *Recorder) Chat(ctx context.Context, req Request) (Reply, error) {
+	start := time.Now()
+	reply, err := r.next.Chat(ctx, req)
+	elapsed := time.Since(start)
+
+	r.mu.Lock()
+	r.totals.Calls++
+	if err != nil {
+		r.totals.Failures++
+		r.totals.Requests += Attempts(err)
+	} else {
+		r.totals.Requests += reply.Attempts
+		if reply.Cached {
+			r.totals.CacheHits++
+		} else {
+			r.totals.Tokens += reply.Usage.TotalTokens
+		}
+	}
+	r.mu.Unlock()
+
+	attrs := []any{
+		"model", req.Model,
+		"salt", req.Salt,
+		"temperature", req.Temperature,
+		"messages", logMessages(req.Messages),
+		"latency_ms", elapsed.Milliseconds(),
+	}
+	if err != nil {
+		attrs = append(attrs, "attempts", Attempts(err), "error", err.Error(), "raw", string(RawOf(err)))
+		r.log.LogAttrs(ctx, slog.LevelWarn, "chat", argsToAttrs(attrs)...)
+		return reply, err
+	}
+	attrs = append(attrs,
+		"attempts", reply.Attempts,
+		"cached", reply.Cached,
+		"finish_reason", reply.FinishReason,
+		"prompt_tokens", reply.Usage.PromptTokens,
+		"completion_tokens", reply.Usage.CompletionTokens,
+		"text", reply.Text,
+		"raw", string(reply.Raw),
+	)
+	r.log.LogAttrs(ctx, slog.LevelInfo, "chat", argsToAttrs(attrs)...)
+	return reply, nil
+}
+
+// Totals returns the counts so far.
+func (r *Recorder) Totals() Totals {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.totals
+}
+
+func argsToAttrs(kv []any) []slog.Attr {
+	out := make([]slog.Attr, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, slog.Any(kv[i].(string), kv[i+1]))
+	}
+	return out
+}
+
+// loggedPart is a Part as logged: media as size and digest, not bytes.
+type loggedPart struct {
+	Kind   PartKind `json:"kind"`
+	Text   string   `json:"text,omitempty"`
+	MIME   string   `json:"mime,omitempty"`
+	Bytes  int      `json:"bytes,omitempty"`
+	SHA256 string   `json:"sha256,omitempty"`
+}
+
+type loggedMessage struct {
+	Role  Role         `json:"role"`
+	Parts []loggedPart `json:"parts"`
+}
+
+func logMessages(ms []Message) []loggedMessage {
+	out := make([]loggedMessage, len(ms))
+	for i, m := range ms {
+		out[i].Role = m.Role
+		for _, p := range m.Parts {
+			lp := loggedPart{Kind: p.Kind, Text: p.Text, MIME: p.MIME}
+			if len(p.Data) > 0 {
+				sum := sha256.Sum256(p.Data)
+				lp.Bytes, lp.SHA256 = len(p.Data), hex.EncodeToString(sum[:])
+			}
+			out[i].Parts = append(out[i].Parts, lp)
+		}
+	}
+	return out
+}

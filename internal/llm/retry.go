@@ -1,0 +1,88 @@
+package llm
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// Retry sends a failed call again when the failure is transient (see
+// Retryable), waiting between attempts: the server's Retry-After when it
+// gives one, otherwise exponential backoff with jitter.
+type Retry struct {
+	Next        Client
+	MaxAttempts int           // total attempts, at least 1
+	BaseDelay   time.Duration // delay before the second attempt, before jitter
+	MaxDelay    time.Duration // cap on any one delay, Retry-After included
+
+	// sleep waits for d or until ctx is done; tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+var _ Client = (*Retry)(nil)
+
+// NewRetry returns a Retry with the given attempts and delays.
+func NewRetry(next Client, maxAttempts int, base, max time.Duration) *Retry {
+	return &Retry{Next: next, MaxAttempts: maxAttempts, BaseDelay: base, MaxDelay: max}
+}
+
+// Chat calls Next until it succeeds, fails for good, or runs out of
+// attempts. The reply's Attempts, or an *AttemptsError, says how many
+// requests were sent.
+func (r *Retry) Chat(ctx context.Context, req Request) (Reply, error) {
+	sleep := r.sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	max := max(r.MaxAttempts, 1)
+	var err error
+	for attempt := 1; ; attempt++ {
+		var reply Reply
+		reply, err = r.Next.Chat(ctx, req)
+		if err == nil {
+			reply.Attempts = attempt
+			return reply, nil
+		}
+		if attempt >= max || !Retryable(err) || ctx.Err() != nil {
+			return Reply{}, &AttemptsError{Attempts: attempt, Err: err}
+		}
+		if serr := sleep(ctx, r.delay(attempt, RetryAfter(err))); serr != nil {
+			return Reply{}, &AttemptsError{Attempts: attempt, Err: err}
+		}
+	}
+}
+
+// delay returns the wait after the given failed attempt: the server's
+// Retry-After if any, else BaseDelay·2^(attempt-1) with full jitter in its
+// upper half; both capped at MaxDelay.
+func (r *Retry) delay(attempt int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		if r.MaxDelay > 0 && retryAfter > r.MaxDelay {
+			return r.MaxDelay
+		}
+		return retryAfter
+	}
+	d := r.BaseDelay << (attempt - 1)
+	if d <= 0 || (r.MaxDelay > 0 && d > r.MaxDelay) {
+		d = r.MaxDelay
+	}
+	if d <= 0 {
+		return 0
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
