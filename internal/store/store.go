@@ -1,0 +1,246 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"emer/internal/llm"
+)
+
+// migrations are applied in order; PRAGMA user_version records how many
+// have been. Append only: never edit a migration that has shipped.
+var migrations = []string{
+	`CREATE TABLE cache (
+		key        TEXT PRIMARY KEY,
+		reply      TEXT NOT NULL,
+		created_at TEXT NOT NULL
+	);
+	CREATE TABLE results (
+		sample     TEXT    NOT NULL,
+		system     TEXT    NOT NULL,
+		metric     TEXT    NOT NULL,
+		repeat     INTEGER NOT NULL,
+		status     TEXT    NOT NULL,
+		score      REAL,
+		raw        TEXT    NOT NULL,
+		attempts   INTEGER NOT NULL,
+		latency_ms INTEGER NOT NULL,
+		tokens     INTEGER NOT NULL,
+		PRIMARY KEY (sample, system, metric, repeat)
+	);
+	CREATE TABLE meta (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);`,
+}
+
+// Store is an open database. It is safe for concurrent use; writes are
+// serialized on one connection.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+var _ llm.CacheStore = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// One connection: SQLite allows one writer at a time, and a single
+	// connection avoids busy-waiting between our own goroutines.
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db, path: path}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Path returns the file the store was opened from.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate(ctx context.Context) error {
+	var mode string
+	if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return err
+	}
+	if mode != "wal" {
+		return fmt.Errorf("journal mode is %q, want wal", mode)
+	}
+	var version int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this emer knows (%d)", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the number of migrations applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
+	return v, err
+}
+
+// GetReply returns the cached reply for key.
+func (s *Store) GetReply(ctx context.Context, key string) (llm.Reply, bool, error) {
+	var text string
+	err := s.db.QueryRowContext(ctx, `SELECT reply FROM cache WHERE key = ?`, key).Scan(&text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return llm.Reply{}, false, nil
+	}
+	if err != nil {
+		return llm.Reply{}, false, err
+	}
+	var r llm.Reply
+	if err := json.Unmarshal([]byte(text), &r); err != nil {
+		return llm.Reply{}, false, fmt.Errorf("cache entry %s: %w", key, err)
+	}
+	return r, true, nil
+}
+
+// PutReply stores r under key, replacing any earlier entry.
+func (s *Store) PutReply(ctx context.Context, key string, r llm.Reply) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT OR REPLACE INTO cache (key, reply, created_at) VALUES (?, ?, ?)`,
+		key, string(b), time.Now().UTC().Format(time.RFC3339))
+	return err
+}
+
+// CacheSize returns the number of cached replies.
+func (s *Store) CacheSize(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM cache`).Scan(&n)
+	return n, err
+}
+
+// Result is one judged item: a sample of a system on a metric, one repeat.
+// Its JSON form is a line of results.jsonl.
+type Result struct {
+	Sample    string   `json:"sample"`
+	System    string   `json:"system"`
+	Metric    string   `json:"metric"`
+	Repeat    int      `json:"repeat"`
+	Status    string   `json:"status"`
+	Score     *float64 `json:"score,omitempty"` // set only when Status is ok
+	Raw       string   `json:"raw"`
+	Attempts  int      `json:"attempts"`
+	LatencyMS int64    `json:"latency_ms"`
+	Tokens    int      `json:"tokens"`
+}
+
+// ResultKey identifies a Result.
+type ResultKey struct {
+	Sample, System, Metric string
+	Repeat                 int
+}
+
+// Key returns r's identity.
+func (r Result) Key() ResultKey { return ResultKey{r.Sample, r.System, r.Metric, r.Repeat} }
+
+// PutResult stores r, replacing an earlier result with the same key.
+func (s *Store) PutResult(ctx context.Context, r Result) error {
+	var score any
+	if r.Score != nil {
+		score = *r.Score
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO results
+		(sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Sample, r.System, r.Metric, r.Repeat, r.Status, score, r.Raw, r.Attempts, r.LatencyMS, r.Tokens)
+	return err
+}
+
+// Results returns every stored result ordered by system, sample, metric
+// and repeat.
+func (s *Store) Results(ctx context.Context) ([]Result, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens
+		FROM results ORDER BY system, sample, metric, repeat`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Result
+	for rows.Next() {
+		var r Result
+		var score sql.NullFloat64
+		if err := rows.Scan(&r.Sample, &r.System, &r.Metric, &r.Repeat, &r.Status, &score, &r.Raw, &r.Attempts, &r.LatencyMS, &r.Tokens); err != nil {
+			return nil, err
+		}
+		if score.Valid {
+			v := score.Float64
+			r.Score = &v
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// DeleteResults removes the results with the given status and returns how
+// many there were.
+func (s *Store) DeleteResults(ctx context.Context, status string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM results WHERE status = ?`, status)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// Meta returns the value stored under key, or "" and false.
+func (s *Store) Meta(ctx context.Context, key string) (string, bool, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return v, err == nil, err
+}
+
+// SetMeta stores value under key.
+func (s *Store) SetMeta(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value)
+	return err
+}

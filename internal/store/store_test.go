@@ -1,0 +1,106 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"emer/internal/llm"
+	"emer/internal/store"
+)
+
+func open(t *testing.T, path string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestMigrateAndReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "emer.db")
+	s := open(t, path)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
+		t.Fatalf("schema version %d, %v", v, err)
+	}
+	if err := s.PutReply(ctx, "k", llm.Reply{Text: "Score: 8", FinishReason: "stop", Usage: llm.Usage{TotalTokens: 12}, Raw: []byte(`{"x":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = open(t, path) // migrations are not applied twice
+	r, ok, err := s.GetReply(ctx, "k")
+	if err != nil || !ok {
+		t.Fatalf("reply lost on reopen: %v %v", ok, err)
+	}
+	want := llm.Reply{Text: "Score: 8", FinishReason: "stop", Usage: llm.Usage{TotalTokens: 12}, Raw: []byte(`{"x":1}`)}
+	if diff := cmp.Diff(want, r); diff != "" {
+		t.Errorf("reply (-want +got):\n%s", diff)
+	}
+	if _, ok, _ := s.GetReply(ctx, "absent"); ok {
+		t.Error("absent key found")
+	}
+	if n, _ := s.CacheSize(ctx); n != 1 {
+		t.Errorf("cache size %d", n)
+	}
+}
+
+func TestResults(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "emer.db"))
+	seven := 7.0
+	in := []store.Result{
+		{Sample: "s2", System: "a", Metric: "clue", Status: "ok", Score: &seven, Raw: "'预测分数'：7", Attempts: 1, LatencyMS: 50, Tokens: 30},
+		{Sample: "s1", System: "a", Metric: "clue", Status: "parse_error", Raw: "no number", Attempts: 1},
+		{Sample: "s1", System: "a", Metric: "emotion", Repeat: 1, Status: "request_error", Raw: "HTTP 500", Attempts: 4},
+	}
+	var wg sync.WaitGroup
+	for _, r := range in {
+		wg.Go(func() {
+			if err := s.PutResult(ctx, r); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.Results(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Result{in[1], in[2], in[0]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	// Replacing keeps one row per key.
+	in[1].Status, in[1].Score = "ok", &seven
+	if err := s.PutResult(ctx, in[1]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteResults(ctx, "request_error"); err != nil || n != 1 {
+		t.Fatalf("deleted %d, %v", n, err)
+	}
+	got, _ = s.Results(ctx)
+	if diff := cmp.Diff([]store.Result{in[1], in[0]}, got); diff != "" {
+		t.Errorf("after replace and delete (-want +got):\n%s", diff)
+	}
+}
+
+func TestMeta(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "emer.db"))
+	if _, ok, err := s.Meta(ctx, "judge"); ok || err != nil {
+		t.Fatalf("empty meta: %v %v", ok, err)
+	}
+	if err := s.SetMeta(ctx, "judge", `{"model":"m"}`); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := s.Meta(ctx, "judge"); !ok || err != nil || v != `{"model":"m"}` {
+		t.Fatalf("meta = %q %v %v", v, ok, err)
+	}
+}
