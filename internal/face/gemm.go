@@ -1,0 +1,110 @@
+package face
+
+// panelWidth is the number of columns of B a GEMM micro-kernel handles.
+const panelWidth = 16
+
+// matB is the right-hand matrix of C += A·B, a K×N weight matrix, kept
+// both as given (row-major) and packed into K×16 column panels for the
+// micro-kernel. Columns past the last full panel are handled from raw.
+type matB struct {
+	k, n   int
+	raw    []float32 // k×n row-major
+	packed []float32 // nfull panels, each k×16 row-major
+	nfull  int
+}
+
+func newMatB(k, n int, raw []float32) *matB {
+	b := &matB{k: k, n: n, raw: raw, nfull: n / panelWidth}
+	b.packed = make([]float32, b.nfull*k*panelWidth)
+	for p := 0; p < b.nfull; p++ {
+		dst := b.packed[p*k*panelWidth:]
+		for r := 0; r < k; r++ {
+			copy(dst[r*panelWidth:(r+1)*panelWidth], raw[r*n+p*panelWidth:])
+		}
+	}
+	return b
+}
+
+// rowChunk is the number of rows of A handled against every panel before
+// moving on, so that the chunk of A stays in cache.
+const rowChunk = 128
+
+// gemm computes C += A·B where A is m×k (row stride lda) and C is m×n (row
+// stride ldc).
+func gemm(m int, a []float32, lda int, b *matB, c []float32, ldc int) {
+	k, n := b.k, b.n
+	if m == 0 || k == 0 {
+		return
+	}
+	m4 := m &^ 3
+	for r0 := 0; r0 < m4; r0 += rowChunk {
+		r1 := min(r0+rowChunk, m4)
+		for p := 0; p < b.nfull; p++ {
+			panel := b.packed[p*k*panelWidth : (p+1)*k*panelWidth]
+			for i := r0; i < r1; i += 4 {
+				kernel4x16(k, a[i*lda:], lda, panel, c[i*ldc+p*panelWidth:], ldc)
+			}
+		}
+	}
+	// Leftover columns for all rows, leftover rows for all columns.
+	if c0 := b.nfull * panelWidth; c0 < n {
+		gemmRef(m4, k, a, lda, b.raw[c0:], n, n-c0, c[c0:], ldc)
+	}
+	if m4 < m {
+		gemmRef(m-m4, k, a[m4*lda:], lda, b.raw, n, n, c[m4*ldc:], ldc)
+	}
+}
+
+// gemmRef computes C += A·B plainly: A m×k, B k×n (row stride ldb).
+func gemmRef(m, k int, a []float32, lda int, b []float32, ldb, n int, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		ci := c[i*ldc : i*ldc+n]
+		ai := a[i*lda : i*lda+k]
+		for kk, av := range ai {
+			if av == 0 {
+				continue
+			}
+			bk := b[kk*ldb : kk*ldb+n]
+			for j, bv := range bk {
+				ci[j] += av * bv
+			}
+		}
+	}
+}
+
+// kernel4x16Go computes a 4×16 tile of C += A·B from a packed panel.
+func kernel4x16Go(k int, a []float32, lda int, panel []float32, c []float32, ldc int) {
+	var acc [4][panelWidth]float32
+	a0, a1, a2, a3 := a[:k], a[lda:lda+k], a[2*lda:2*lda+k], a[3*lda:3*lda+k]
+	for kk := 0; kk < k; kk++ {
+		bk := (*[panelWidth]float32)(panel[kk*panelWidth:])
+		v0, v1, v2, v3 := a0[kk], a1[kk], a2[kk], a3[kk]
+		for j := 0; j < panelWidth; j++ {
+			bv := bk[j]
+			acc[0][j] += v0 * bv
+			acc[1][j] += v1 * bv
+			acc[2][j] += v2 * bv
+			acc[3][j] += v3 * bv
+		}
+	}
+	for r := 0; r < 4; r++ {
+		cr := (*[panelWidth]float32)(c[r*ldc:])
+		for j := 0; j < panelWidth; j++ {
+			cr[j] += acc[r][j]
+		}
+	}
+}
+
+// dwAccumGo computes, for each of npix pixels p and channel j < ch,
+// dst[p*ch+j] += src[p*step+j] * f[j]: one tap of a depthwise convolution
+// over a run of output pixels.
+func dwAccumGo(dst, src, f []float32, npix, ch, step int) {
+	f = f[:ch]
+	for p := 0; p < npix; p++ {
+		d := dst[p*ch : p*ch+ch]
+		s := src[p*step : p*step+ch]
+		for j, fv := range f {
+			d[j] += s[j] * fv
+		}
+	}
+}

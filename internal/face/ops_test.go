@@ -1,0 +1,121 @@
+package face
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+// naiveConv computes a k×k convolution directly (HWIO filters), with
+// optional depthwise mode, TF "same" or "valid" padding.
+func naiveConv(x fmap, f []float32, k, cout, stride int, same, dw bool) fmap {
+	oh, pt := padding(x.h, k, stride, same)
+	ow, pl := padding(x.w, k, stride, same)
+	if dw {
+		cout = x.c
+	}
+	y := newFmap(x.n, oh, ow, cout)
+	for n := 0; n < x.n; n++ {
+		in, out := x.image(n), y.image(n)
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				for co := 0; co < cout; co++ {
+					var s float64
+					for ky := 0; ky < k; ky++ {
+						for kx := 0; kx < k; kx++ {
+							iy, ix := oy*stride+ky-pt, ox*stride+kx-pl
+							if iy < 0 || iy >= x.h || ix < 0 || ix >= x.w {
+								continue
+							}
+							if dw {
+								s += float64(in[(iy*x.w+ix)*x.c+co]) * float64(f[(ky*k+kx)*x.c+co])
+								continue
+							}
+							for ci := 0; ci < x.c; ci++ {
+								s += float64(in[(iy*x.w+ix)*x.c+ci]) * float64(f[((ky*k+kx)*x.c+ci)*cout+co])
+							}
+						}
+					}
+					out[(oy*ow+ox)*cout+co] = float32(s)
+				}
+			}
+		}
+	}
+	return y
+}
+
+func maxDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	d := 0.0
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+func TestGEMM(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, sz := range [][3]int{{1, 1, 1}, {4, 16, 3}, {7, 25, 27}, {130, 48, 64}, {257, 7, 256}, {9, 512, 33}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		a, braw := randSlice(r, m*k), randSlice(r, k*n)
+		c := randSlice(r, m*n)
+		want := append([]float32(nil), c...)
+		gemmRef(m, k, a, k, braw, n, n, want, n)
+		gemm(m, a, k, newMatB(k, n, braw), c, n)
+		if d := maxDiff(c, want); d > 1e-3 {
+			t.Errorf("%dx%dx%d: max difference %g", m, n, k, d)
+		}
+	}
+}
+
+func TestConvLayers(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		h, w, cin, cout, k, stride int
+		same                       bool
+	}{
+		{11, 9, 3, 16, 3, 1, false},
+		{12, 12, 3, 32, 3, 2, true},
+		{13, 13, 8, 24, 1, 1, false},
+	} {
+		x := fmap{n: 2, h: tc.h, w: tc.w, c: tc.cin, d: randSlice(r, 2*tc.h*tc.w*tc.cin)}
+		f := randSlice(r, tc.k*tc.k*tc.cin*tc.cout)
+		cv := &conv{k: tc.k, cin: tc.cin, cout: tc.cout, stride: tc.stride, same: tc.same, w: newMatB(tc.k*tc.k*tc.cin, tc.cout, f), bias: make([]float32, tc.cout)}
+		got := cv.forward(x, actNone)
+		want := naiveConv(x, f, tc.k, tc.cout, tc.stride, tc.same, false)
+		if got.h != want.h || got.w != want.w || maxDiff(got.d, want.d) > 1e-3 {
+			t.Errorf("conv %+v: %dx%d vs %dx%d, max difference %g", tc, got.h, got.w, want.h, want.w, maxDiff(got.d, want.d))
+		}
+	}
+	for _, tc := range []struct{ h, w, c, stride int }{{9, 7, 16, 1}, {10, 10, 8, 2}, {7, 7, 32, 2}, {56, 56, 32, 2}} {
+		x := fmap{n: 2, h: tc.h, w: tc.w, c: tc.c, d: randSlice(r, 2*tc.h*tc.w*tc.c)}
+		f := randSlice(r, 9*tc.c)
+		got := depthwise(x, f, tc.stride)
+		want := naiveConv(x, f, 3, tc.c, tc.stride, true, true)
+		if got.h != want.h || got.w != want.w || maxDiff(got.d, want.d) > 1e-4 {
+			t.Errorf("depthwise %+v: %dx%d vs %dx%d, max difference %g", tc, got.h, got.w, want.h, want.w, maxDiff(got.d, want.d))
+		}
+	}
+}
+
+func TestMaxPool(t *testing.T) {
+	x := fmap{n: 1, h: 3, w: 3, c: 1, d: []float32{1, 2, 3, 4, 5, 6, 7, 8, -9}}
+	got := maxPool2(x, 2)
+	if want := []float32{5, 6, 8, -9}; got.h != 2 || maxDiff(got.d, want) != 0 {
+		t.Errorf("stride 2: %v, want %v", got.d, want)
+	}
+	got = maxPool2(x, 1)
+	if want := []float32{5, 6, 6, 8, 8, 6, 8, 8, -9}; got.h != 3 || maxDiff(got.d, want) != 0 {
+		t.Errorf("stride 1: %v, want %v", got.d, want)
+	}
+}
