@@ -1,0 +1,89 @@
+package npy
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// ErrArchive reports a file that is not a readable .npz (zip) archive.
+var ErrArchive = errors.New("not a readable .npz archive")
+
+// maxMemberSize bounds one archive member's uncompressed size (4 GiB).
+const maxMemberSize = 4 << 30
+
+// Archive is a .npz file: named arrays.
+type Archive struct {
+	Path   string
+	Arrays map[string]*Array // keyed by member name without ".npy"
+}
+
+// Names returns the array names in sorted order.
+func (a *Archive) Names() []string {
+	out := make([]string, 0, len(a.Arrays))
+	for k := range a.Arrays {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Get returns the named array or an error listing the names present.
+func (a *Archive) Get(name string) (*Array, error) {
+	arr, ok := a.Arrays[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: no array %q (it holds %s)", a.Path, name, strings.Join(a.Names(), ", "))
+	}
+	return arr, nil
+}
+
+// ReadArchive reads every array of the .npz file at path.
+func ReadArchive(path string) (*Archive, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeArchive(data, path)
+}
+
+// DecodeArchive reads a .npz archive held in memory; name is used in errors.
+func DecodeArchive(data []byte, name string) (*Archive, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (truncated or not a zip file): %v", name, ErrArchive, err)
+	}
+	arc := &Archive{Path: name, Arrays: make(map[string]*Array, len(zr.File))}
+	for _, f := range zr.File {
+		if f.FileInfo().IsDir() {
+			continue
+		}
+		arr, err := readMember(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: member %s: %w", name, f.Name, err)
+		}
+		arc.Arrays[strings.TrimSuffix(f.Name, ".npy")] = arr
+	}
+	return arc, nil
+}
+
+func readMember(f *zip.File) (*Array, error) {
+	if f.UncompressedSize64 > maxMemberSize {
+		return nil, fmt.Errorf("%w: member of %d bytes is too large", ErrArchive, f.UncompressedSize64)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrArchive, err)
+	}
+	defer rc.Close()
+	buf := make([]byte, 0, f.UncompressedSize64)
+	b := bytes.NewBuffer(buf)
+	if _, err := io.Copy(b, io.LimitReader(rc, maxMemberSize)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrArchive, err)
+	}
+	return Decode(b.Bytes())
+}
