@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"emer/internal/models"
+)
+
+const sharedMedia = "../../../shared/reference/media"
+
+// needFaceModels skips when the model files or the shared photos are absent.
+func needFaceModels(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(sharedMedia, "sample6.jpg")); err != nil {
+		t.Skipf("%s is absent: no sample photos", sharedMedia)
+	}
+	dir, err := models.Dir()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, st := range models.Check(dir) {
+		if !st.Verified {
+			t.Skipf("face model files are not installed (run `emer models install`): %v", st.Err)
+		}
+	}
+}
+
+func decodeLines(t *testing.T, out string) []imageJSON {
+	t.Helper()
+	var res []imageJSON
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r imageJSON
+		dec := json.NewDecoder(strings.NewReader(sc.Text()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		res = append(res, r)
+	}
+	return res
+}
+
+func TestFacesSample6(t *testing.T) {
+	needFaceModels(t)
+	var out, errOut bytes.Buffer
+	path := filepath.Join(sharedMedia, "sample6.jpg")
+	if code := execute(context.Background(), []string{"faces", "--json", path}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	res := decodeLines(t, out.String())
+	if len(res) != 1 {
+		t.Fatalf("%d lines, want 1", len(res))
+	}
+	r := res[0]
+	if r.Image != path || r.Width != 1920 || r.Height != 1537 {
+		t.Errorf("image %q %dx%d", r.Image, r.Width, r.Height)
+	}
+	// TF.js finds five faces in this photo.
+	if len(r.Faces) != 5 {
+		t.Fatalf("found %d faces, TF.js finds 5", len(r.Faces))
+	}
+	for i, f := range r.Faces {
+		if f.Score <= 0.5 || f.Score > 1 {
+			t.Errorf("face %d: score %g", i, f.Score)
+		}
+		if i > 0 && f.Score > r.Faces[i-1].Score {
+			t.Errorf("face %d scores above face %d", i, i-1)
+		}
+		if f.Box[2] < 100 || f.Box[3] < 100 || f.Box[0] < 0 || f.Box[0]+f.Box[2] > 1920 {
+			t.Errorf("face %d: box %v", i, f.Box)
+		}
+		e := f.Expressions
+		if sum := e.Neutral + e.Happy + e.Sad + e.Angry + e.Fearful + e.Disgusted + e.Surprised; math.Abs(sum-1) > 1e-4 {
+			t.Errorf("face %d: expressions sum to %g", i, sum)
+		}
+	}
+	if !strings.Contains(out.String(), `"expressions":{"neutral":`) {
+		t.Error("expressions are not keyed in contract order")
+	}
+}
+
+func TestFacesBadImages(t *testing.T) {
+	needFaceModels(t)
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join(sharedMedia, "sample1.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string][]byte{
+		"empty.jpg":     {},
+		"text.png":      []byte("not a picture\n"),
+		"truncated.jpg": good[:len(good)/3],
+	}
+	for name, data := range bad {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"faces", "--json",
+		filepath.Join(dir, "empty.jpg"),
+		filepath.Join(sharedMedia, "sample1.jpg"),
+		filepath.Join(dir, "text.png"),
+		filepath.Join(dir, "missing.jpg"),
+		filepath.Join(dir, "truncated.jpg"),
+		filepath.Join(sharedMedia, "sample6.jpg"),
+	}
+	var out, errOut bytes.Buffer
+	if code := execute(context.Background(), args, &out, &errOut); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	res := decodeLines(t, out.String())
+	if len(res) != 6 {
+		t.Fatalf("%d lines, want one per image:\n%s", len(res), out.String())
+	}
+	for i, r := range res {
+		if r.Image != args[i+2] {
+			t.Errorf("line %d is for %s, want %s", i, r.Image, args[i+2])
+		}
+		wantErr := i != 1 && i != 5
+		if (r.Error != "") != wantErr {
+			t.Errorf("%s: error %q", r.Image, r.Error)
+		}
+		if wantErr && !strings.Contains(errOut.String(), r.Image) {
+			t.Errorf("stderr does not report %s:\n%s", r.Image, errOut.String())
+		}
+	}
+	if len(res[1].Faces) != 3 || len(res[5].Faces) != 5 {
+		t.Errorf("good images gave %d and %d faces, want 3 and 5", len(res[1].Faces), len(res[5].Faces))
+	}
+	if !strings.Contains(errOut.String(), "4 of 6 images failed") {
+		t.Errorf("stderr lacks the summary:\n%s", errOut.String())
+	}
+}
+
+func TestFacesTableAndFlags(t *testing.T) {
+	needFaceModels(t)
+	var out, errOut bytes.Buffer
+	path := filepath.Join(sharedMedia, "sample6.jpg")
+	if code := execute(context.Background(), []string{"faces", path}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "1920x1537  5 faces") || strings.Count(out.String(), "score") != 5 {
+		t.Errorf("table:\n%s", out.String())
+	}
+	// A stricter threshold keeps fewer faces.
+	out.Reset()
+	if code := execute(context.Background(), []string{"faces", "--json", "--score-threshold", "0.8", path}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if res := decodeLines(t, out.String()); len(res) != 1 || len(res[0].Faces) != 3 {
+		t.Errorf("threshold 0.8: %+v, want 3 faces", res)
+	}
+	for _, bad := range [][]string{{"--input-size", "100"}, {"--score-threshold", "1.5"}} {
+		errOut.Reset()
+		if code := execute(context.Background(), append([]string{"faces"}, append(bad, path)...), &out, &errOut); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", bad, code, errOut.String())
+		}
+	}
+}
+
+func TestFacesWithoutModels(t *testing.T) {
+	t.Setenv(models.EnvDir, t.TempDir())
+	var out, errOut bytes.Buffer
+	code := execute(context.Background(), []string{"faces", "x.jpg"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "emer models install") {
+		t.Errorf("exit %d, stderr %q; want 1 and advice to run emer models install", code, errOut.String())
+	}
+}

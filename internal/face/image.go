@@ -1,0 +1,167 @@
+package face
+
+import (
+	"fmt"
+	"image"
+	"image/draw"
+	_ "image/jpeg" // JPEG decoder for DecodeFile
+	_ "image/png"  // PNG decoder for DecodeFile
+	"math"
+	"os"
+)
+
+// RGB is an 8-bit image, 3 bytes a pixel, rows top to bottom: the layout
+// of decoded video frames (see package media) and of the networks' input.
+type RGB struct {
+	W, H int
+	Pix  []byte // len W*H*3
+}
+
+// maxPixels bounds the images DecodeFile accepts (a 16K × 16K frame).
+const maxPixels = 16384 * 16384
+
+// DecodeFile reads a JPEG or PNG file into RGB. Alpha is dropped.
+func DecodeFile(path string) (*RGB, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cfg, format, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a JPEG or PNG image: %w", path, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {
+		return nil, fmt.Errorf("%s: %s image of %dx%d pixels is out of range", path, format, cfg.Width, cfg.Height)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: decoding %s: %w", path, format, err)
+	}
+	return FromImage(img), nil
+}
+
+// FromImage converts any image to RGB.
+func FromImage(img image.Image) *RGB {
+	b := img.Bounds()
+	out := &RGB{W: b.Dx(), H: b.Dy(), Pix: make([]byte, b.Dx()*b.Dy()*3)}
+	var rgba *image.RGBA
+	switch m := img.(type) {
+	case *image.RGBA:
+		rgba = m
+	case *image.YCbCr, *image.Gray:
+		rgba = image.NewRGBA(b)
+		draw.Draw(rgba, b, img, b.Min, draw.Src)
+	default:
+		rgba = image.NewRGBA(b)
+		draw.Draw(rgba, b, img, b.Min, draw.Src)
+	}
+	for y := 0; y < out.H; y++ {
+		src := rgba.Pix[y*rgba.Stride : y*rgba.Stride+4*out.W]
+		dst := out.Pix[y*out.W*3 : (y+1)*out.W*3]
+		for x := 0; x < out.W; x++ {
+			dst[3*x], dst[3*x+1], dst[3*x+2] = src[4*x], src[4*x+1], src[4*x+2]
+		}
+	}
+	return out
+}
+
+// region is a rectangle of whole pixels inside an image.
+type region struct{ x, y, w, h int }
+
+// squareResize cuts r out of img, pads it with black to a square (centred,
+// or at the bottom/right only) and resizes it to size×size with TF's
+// bilinear resize without corner alignment, giving float RGB values in
+// [0, 255]: face-api's padToSquare followed by resizeBilinear.
+func squareResize(img *RGB, r region, size int, centre bool) []float32 {
+	side := max(r.w, r.h)
+	pad := side - min(r.w, r.h)
+	after := pad
+	if centre {
+		after = int(math.Floor(float64(pad)*0.5 + 0.5)) // JavaScript Math.round
+	}
+	before := pad - after
+	offX, offY := 0, 0
+	if r.h > r.w {
+		offX = before
+	} else {
+		offY = before
+	}
+	// pixel returns channel values of the padded square at (u, v).
+	pixel := func(u, v int) (float32, float32, float32) {
+		x, y := u-offX, v-offY
+		if x < 0 || y < 0 || x >= r.w || y >= r.h {
+			return 0, 0, 0
+		}
+		p := img.Pix[((r.y+y)*img.W+r.x+x)*3:]
+		return float32(p[0]), float32(p[1]), float32(p[2])
+	}
+	out := make([]float32, size*size*3)
+	scale := float32(side) / float32(size)
+	xs := make([]struct {
+		lo, hi int
+		t      float32
+	}, size)
+	for ox := range xs {
+		in := float32(ox) * scale
+		lo := int(in)
+		xs[ox].lo, xs[ox].hi, xs[ox].t = lo, min(lo+1, side-1), in-float32(lo)
+	}
+	for oy := 0; oy < size; oy++ {
+		in := float32(oy) * scale
+		y0 := int(in)
+		y1 := min(y0+1, side-1)
+		ty := in - float32(y0)
+		row := out[oy*size*3:]
+		for ox, xw := range xs {
+			tl0, tl1, tl2 := pixel(xw.lo, y0)
+			tr0, tr1, tr2 := pixel(xw.hi, y0)
+			bl0, bl1, bl2 := pixel(xw.lo, y1)
+			br0, br1, br2 := pixel(xw.hi, y1)
+			t := xw.t
+			top0, top1, top2 := tl0+(tr0-tl0)*t, tl1+(tr1-tl1)*t, tl2+(tr2-tl2)*t
+			bot0, bot1, bot2 := bl0+(br0-bl0)*t, bl1+(br1-bl1)*t, bl2+(br2-bl2)*t
+			row[3*ox] = top0 + (bot0-top0)*ty
+			row[3*ox+1] = top1 + (bot1-top1)*ty
+			row[3*ox+2] = top2 + (bot2-top2)*ty
+		}
+	}
+	return out
+}
+
+// DetectorInput pads img at the bottom or right to a square and resizes it
+// to size×size, as face-api feeds TinyFaceDetector.
+func DetectorInput(img *RGB, size int) []float32 {
+	return squareResize(img, region{0, 0, img.W, img.H}, size, false)
+}
+
+// faceRegion turns a detection box into the whole-pixel crop face-api
+// takes: clipped to the image, then each of x, y, width, height floored.
+// ok is false when nothing of the box is inside the image.
+func faceRegion(b Box, w, h int) (region, bool) {
+	x := math.Max(b.X, 0)
+	y := math.Max(b.Y, 0)
+	cw := math.Min(b.Right()-x, float64(w)-x)
+	ch := math.Min(b.Bottom()-y, float64(h)-y)
+	r := region{int(math.Floor(x)), int(math.Floor(y)), int(math.Floor(cw)), int(math.Floor(ch))}
+	if r.w <= 0 || r.h <= 0 || r.x >= w || r.y >= h {
+		return region{}, false
+	}
+	r.w = min(r.w, w-r.x)
+	r.h = min(r.h, h-r.y)
+	return r, true
+}
+
+// ExpressionInput crops box out of img, pads it centred to a square and
+// resizes it to 112×112, as face-api feeds FaceExpressionNet. ok is false
+// when the box lies outside the image.
+func ExpressionInput(img *RGB, box Box) (in []float32, ok bool) {
+	r, ok := faceRegion(box, img.W, img.H)
+	if !ok {
+		return nil, false
+	}
+	return squareResize(img, r, ExpressionInputSize, true), true
+}
