@@ -1,0 +1,100 @@
+package openset
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"emer/internal/wheel"
+)
+
+func shared(t testing.TB, parts ...string) string {
+	t.Helper()
+	p := filepath.Join(append([]string{"..", "..", "..", "shared", "data"}, parts...)...)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("released data not found at %s: %v", p, err)
+	}
+	return p
+}
+
+// The MER2024 example of the released toolkit: published figures.
+func TestMER2024Synonyms(t *testing.T) {
+	dir := shared(t, "ovmerd")
+	gt, err := Read(filepath.Join(dir, "check-openset.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := Read(filepath.Join(dir, "predict-openset.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	syn, err := ReadSynonyms(filepath.Join(dir, "openset-synonym.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w Warnings
+	r := ScoreSynonyms(syn, Align(gt, pred, &w), &w)
+	if r.Precision != 0.581777108433735 || r.Recall != 0.4977911646586345 || r.Mean != 0.5397841365461847 {
+		t.Errorf("got %+v, want precision 0.581777108433735 recall 0.4977911646586345 mean 0.5397841365461847", r)
+	}
+	if w.Count("") != 0 {
+		t.Errorf("warnings on the released example: %q", w.Messages())
+	}
+}
+
+func TestOVTable(t *testing.T) {
+	dir := shared(t, "ovmerd")
+	x, err := wheel.Load(shared(t, "emotion-wheel", "affectgpt2025"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gt, _ := Read(filepath.Join(dir, "check-openset.csv"))
+	pred, _ := Read(filepath.Join(dir, "predict-openset.csv"))
+	var w Warnings
+	tab := Score(x, Align(gt, pred, &w))
+	if tab.Samples != 332 {
+		t.Errorf("samples = %d", tab.Samples)
+	}
+	// Self-consistency: a prediction equal to the ground truth scores 1
+	// everywhere; the mean columns are the means of their parts.
+	self := Score(x, Align(gt, gt, &w))
+	if self.MAvg != 1 || self.M3Mean.Level1.F != 1 {
+		t.Errorf("ground truth against itself: m_avg %v, m3 mean %v", self.MAvg, self.M3Mean)
+	}
+	names, cols := tab.Columns()
+	if len(names) != 12 || len(cols) != 12 {
+		t.Fatalf("%d columns", len(cols))
+	}
+	sum := 0.0
+	for _, c := range cols {
+		if c.F <= 0 || c.F >= 1 {
+			t.Errorf("column F %v outside (0,1)", c.F)
+		}
+		sum += c.F
+	}
+	if d := sum/12 - tab.MAvg; d > 1e-12 || d < -1e-12 {
+		t.Errorf("m_avg %v, mean of columns %v", tab.MAvg, sum/12)
+	}
+}
+
+func TestAlignWarnings(t *testing.T) {
+	gt := &Set{Path: "gt.csv", Names: []string{"a", "b"}, Text: map[string]string{"a": "['happy']", "b": "['sad'"}}
+	pred := &Set{Path: "p.csv", Names: []string{"a", "c"}, Text: map[string]string{"a": "[happy]", "c": "[x]"}}
+	var w Warnings
+	pairs := Align(gt, pred, &w)
+	if len(pairs) != 2 || pairs[1].Pred != nil {
+		t.Fatalf("pairs %+v", pairs)
+	}
+	for kind, n := range map[string]int{WarnMissingPred: 1, WarnExtraPred: 1, WarnMalformed: 1} {
+		if w.Count(kind) != n {
+			t.Errorf("%s: %d, want %d", kind, w.Count(kind), n)
+		}
+	}
+	msgs := strings.Join(w.Messages(), "\n")
+	for _, want := range []string{"gt.csv: b:", "without a closing", "1 predicted samples not in the ground truth, ignored (e.g. c)"} {
+		if !strings.Contains(msgs, want) {
+			t.Errorf("messages %q lack %q", msgs, want)
+		}
+	}
+}

@@ -1,0 +1,169 @@
+package openset
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"emer/internal/labels"
+	"emer/internal/npy"
+	"emer/internal/table"
+)
+
+// Column is the CSV column that holds a sample's label list.
+const Column = "openset"
+
+// Set is the label lists of a collection of samples, as read from a file.
+type Set struct {
+	Path  string
+	Names []string          // in file order
+	Text  map[string]string // name -> label list as written
+}
+
+// Read loads a label-set file: a CSV with a name/names column and an
+// `openset` column, or an .npz with `filenames` and `fileitems` arrays.
+func Read(path string) (*Set, error) {
+	if strings.EqualFold(filepath.Ext(path), ".npz") {
+		return readNpz(path)
+	}
+	t, err := table.ReadFile(path, Column)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{Path: path, Names: t.Names(), Text: t.Map(Column)}
+	return s, nil
+}
+
+func readNpz(path string) (*Set, error) {
+	arc, err := npy.ReadArchive(path)
+	if err != nil {
+		return nil, err
+	}
+	return FromArchive(arc)
+}
+
+// FromArchive reads a prediction archive holding `filenames` and
+// `fileitems` of equal length.
+func FromArchive(arc *npy.Archive) (*Set, error) {
+	na, err := arc.Get("filenames")
+	if err != nil {
+		return nil, err
+	}
+	ia, err := arc.Get("fileitems")
+	if err != nil {
+		return nil, err
+	}
+	names, err := na.Strings()
+	if err != nil {
+		return nil, fmt.Errorf("%s: filenames: %w", arc.Path, err)
+	}
+	items, err := ia.Strings()
+	if err != nil {
+		return nil, fmt.Errorf("%s: fileitems: %w", arc.Path, err)
+	}
+	if len(names) != len(items) {
+		return nil, fmt.Errorf("%s: %d filenames but %d fileitems", arc.Path, len(names), len(items))
+	}
+	s := &Set{Path: arc.Path, Names: make([]string, 0, len(names)), Text: make(map[string]string, len(names))}
+	for i, n := range names {
+		if _, dup := s.Text[n]; dup {
+			return nil, fmt.Errorf("%s: filenames[%d]: duplicate name %q", arc.Path, i, n)
+		}
+		s.Names = append(s.Names, n)
+		s.Text[n] = items[i]
+	}
+	return s, nil
+}
+
+// Warnings counts the problems met while scoring, by kind, with a few
+// examples of each. The zero value is ready to use.
+type Warnings struct {
+	kinds []string
+	count map[string]int
+	ex    map[string][]string
+}
+
+const maxExamples = 3
+
+// Add records one problem of the given kind.
+func (w *Warnings) Add(kind, example string) {
+	if w.count == nil {
+		w.count, w.ex = map[string]int{}, map[string][]string{}
+	}
+	if _, ok := w.count[kind]; !ok {
+		w.kinds = append(w.kinds, kind)
+	}
+	w.count[kind]++
+	if len(w.ex[kind]) < maxExamples {
+		w.ex[kind] = append(w.ex[kind], example)
+	}
+}
+
+// Count returns the number of problems of a kind ("" for all).
+func (w *Warnings) Count(kind string) int {
+	if kind == "" {
+		n := 0
+		for _, c := range w.count {
+			n += c
+		}
+		return n
+	}
+	return w.count[kind]
+}
+
+// Messages renders one line per kind: "<count> <kind> (e.g. ...)".
+func (w *Warnings) Messages() []string {
+	var out []string
+	for _, k := range w.kinds {
+		out = append(out, fmt.Sprintf("%d %s (e.g. %s)", w.count[k], k, strings.Join(w.ex[k], "; ")))
+	}
+	return out
+}
+
+// Warning kinds.
+const (
+	WarnMissingPred = "samples without a prediction, scored as empty predictions"
+	WarnExtraPred   = "predicted samples not in the ground truth, ignored"
+	WarnMalformed   = "malformed label lists, read leniently as the reference does"
+)
+
+// Pair is one sample's parsed ground truth and prediction.
+type Pair struct {
+	Name     string
+	GT, Pred []string
+}
+
+// Align pairs ground truth with predictions in ground-truth order. A
+// sample without a prediction gets an empty one; predictions for unknown
+// samples are ignored; both are counted in w, as are malformed lists.
+func Align(gt, pred *Set, w *Warnings) []Pair {
+	pairs := make([]Pair, 0, len(gt.Names))
+	parse := func(s *Set, name string) []string {
+		l, err := labels.Parse(s.Text[name])
+		if err != nil {
+			w.Add(WarnMalformed, fmt.Sprintf("%s: %s: %v", filepath.Base(s.Path), name, err))
+		}
+		return l
+	}
+	for _, n := range gt.Names {
+		p := Pair{Name: n, GT: parse(gt, n)}
+		if _, ok := pred.Text[n]; ok {
+			p.Pred = parse(pred, n)
+		} else {
+			w.Add(WarnMissingPred, n)
+		}
+		pairs = append(pairs, p)
+	}
+	var extra []string
+	for _, n := range pred.Names {
+		if _, ok := gt.Text[n]; !ok {
+			extra = append(extra, n)
+		}
+	}
+	sort.Strings(extra)
+	for _, n := range extra {
+		w.Add(WarnExtraPred, n)
+	}
+	return pairs
+}
