@@ -295,14 +295,20 @@ func TestRecorder(t *testing.T) {
 func TestDryRun(t *testing.T) {
 	store := &memStore{m: map[string]llm.Reply{}}
 	_ = store.PutReply(context.Background(), llm.Key("u", req("held")), llm.Reply{Text: "stored"})
-	d := llm.NewDryRun("u")
-	rec := llm.NewRecorder(llm.NewCache(d, store, "u").ReadOnly(), slog.New(slog.DiscardHandler))
-	for _, s := range []string{"held", "new1", "new2", "new1"} {
-		if _, err := rec.Chat(context.Background(), req(s)); err != nil {
+	d := llm.NewDryRun("u", store)
+	for _, s := range []string{"held", "new1", "new2", "new1", "held"} {
+		r, err := d.Chat(context.Background(), req(s))
+		if err != nil {
 			t.Fatal(err)
 		}
+		if (s == "held") != r.Cached {
+			t.Errorf("%s: cached = %v", s, r.Cached)
+		}
 	}
-	if d.Calls() != 2 || rec.Totals().CacheHits != 1 {
-		t.Fatalf("dry run counted %d calls and %d hits, want 2 and 1", d.Calls(), rec.Totals().CacheHits)
+	if calls, cached := d.Counts(); calls != 3 || cached != 1 {
+		t.Fatalf("dry run counted %d calls, %d cached; want 3 and 1", calls, cached)
+	}
+	if store.puts != 1 {
+		t.Error("dry run stored a reply")
 	}
 }

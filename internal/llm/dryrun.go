@@ -2,37 +2,58 @@ package llm
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
-// DryRun makes no calls: it counts the distinct requests that would have
-// been sent and answers each with a placeholder unique to the request, so
-// that a caller's later steps (which quote earlier replies) are counted too.
-// Put it under a read-only Cache to learn how many calls a run needs and how
-// many the cache holds.
+// DryRun makes no calls. It answers a request from its cache store when the
+// store holds the reply (temperature 0 only, as Cache does), and otherwise
+// with a placeholder unique to the request, so that a caller's later steps,
+// which quote earlier replies, are counted too. It counts the distinct
+// requests of each kind: how many calls a run needs and how many of them
+// the cache already holds.
 type DryRun struct {
 	baseURL string
-	mu      sync.Mutex
-	seen    map[string]bool
+	store   CacheStore // may be nil: nothing is cached
+
+	mu     sync.Mutex
+	hits   map[string]bool
+	misses map[string]bool
 }
 
 var _ Client = (*DryRun)(nil)
 
-// NewDryRun returns a DryRun for requests to baseURL.
-func NewDryRun(baseURL string) *DryRun { return &DryRun{baseURL: baseURL, seen: map[string]bool{}} }
+// NewDryRun returns a DryRun for requests to baseURL; store may be nil.
+func NewDryRun(baseURL string, store CacheStore) *DryRun {
+	return &DryRun{baseURL: baseURL, store: store, hits: map[string]bool{}, misses: map[string]bool{}}
+}
 
-// Chat records req and returns a placeholder reply.
-func (d *DryRun) Chat(_ context.Context, req Request) (Reply, error) {
+// Chat answers from the store or with a placeholder, and counts req.
+func (d *DryRun) Chat(ctx context.Context, req Request) (Reply, error) {
 	k := Key(d.baseURL, req)
+	if d.store != nil && req.Temperature == 0 {
+		r, ok, err := d.store.GetReply(ctx, k)
+		if err != nil {
+			return Reply{}, fmt.Errorf("cache: %w", err)
+		}
+		if ok {
+			d.mu.Lock()
+			d.hits[k] = true
+			d.mu.Unlock()
+			r.Cached, r.Attempts = true, 0
+			return r, nil
+		}
+	}
 	d.mu.Lock()
-	d.seen[k] = true
+	d.misses[k] = true
 	d.mu.Unlock()
 	return Reply{Text: "(dry run " + k[:16] + ")", FinishReason: "dry_run"}, nil
 }
 
-// Calls returns the number of distinct requests seen.
-func (d *DryRun) Calls() int {
+// Counts returns the number of distinct requests seen: in all, and of
+// those, how many the cache holds.
+func (d *DryRun) Counts() (calls, cached int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.seen)
+	return len(d.hits) + len(d.misses), len(d.hits)
 }
