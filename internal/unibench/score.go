@@ -1,0 +1,242 @@
+package unibench
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"emer/internal/labels"
+	"emer/internal/metric"
+	"emer/internal/openset"
+	"emer/internal/wheel"
+)
+
+// Checkpoint is one prediction file of a model.
+type Checkpoint struct {
+	Name string // file name without the dataset suffix
+	Path string
+}
+
+// FindCheckpoints returns the prediction files for d at path: the file
+// itself, or every file under the folder path whose name ends with the
+// dataset's suffix, sorted by name. Names are base names unless two
+// checkpoints share one, in which case they keep their folder.
+func FindCheckpoints(d Dataset, path string) ([]Checkpoint, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []Checkpoint{{Name: strings.TrimSuffix(filepath.Base(path), d.Suffix()), Path: path}}, nil
+	}
+	var out []Checkpoint
+	err = filepath.WalkDir(path, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !e.IsDir() && strings.HasSuffix(e.Name(), d.Suffix()) {
+			out = append(out, Checkpoint{Name: strings.TrimSuffix(e.Name(), d.Suffix()), Path: p})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no %s prediction files (*%s)", path, d.Title, d.Suffix())
+	}
+	count := map[string]int{}
+	for _, c := range out {
+		count[c.Name]++
+	}
+	for i, c := range out {
+		if count[c.Name] > 1 {
+			rel, _ := filepath.Rel(path, c.Path)
+			out[i].Name = filepath.ToSlash(strings.TrimSuffix(rel, d.Suffix()))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// CheckpointScore is one checkpoint's result. Score is the hit rate or the
+// weighted F1; Accuracy is set for sentiment sets. A checkpoint that could
+// not be scored has Error set and no score.
+type CheckpointScore struct {
+	Name     string   `json:"name"`
+	Score    *float64 `json:"score,omitempty"`
+	Accuracy *float64 `json:"accuracy,omitempty"`
+	Samples  int      `json:"samples"`
+	Error    string   `json:"error,omitempty"`
+}
+
+// Best names the best-scoring checkpoint.
+type Best struct {
+	Name  string  `json:"name"`
+	Score float64 `json:"score"`
+}
+
+// Result is one dataset's scores over a model's checkpoints.
+type Result struct {
+	Dataset     string            `json:"dataset"`
+	Metric      string            `json:"metric"`
+	Checkpoints []CheckpointScore `json:"checkpoints"`
+	Best        *Best             `json:"best"`
+	Warnings    []string          `json:"warnings,omitempty"`
+}
+
+// Failed counts checkpoints that could not be scored.
+func (r *Result) Failed() int {
+	n := 0
+	for _, c := range r.Checkpoints {
+		if c.Error != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Score scores every checkpoint of d against its labels, in parallel. The
+// lexicon is needed for emotion sets only. A checkpoint that cannot be
+// read is reported in its entry and does not stop the others.
+func Score(ctx context.Context, d Dataset, lab *Labels, x *wheel.Lexicon, cps []Checkpoint) (*Result, error) {
+	if d.Kind == Emotion && x == nil {
+		return nil, fmt.Errorf("%s is scored through the emotion wheels: give the wheels folder (--wheels)", d.Title)
+	}
+	res := &Result{Dataset: d.Name, Metric: d.Metric(), Checkpoints: make([]CheckpointScore, len(cps))}
+	warns := make([]openset.Warnings, len(cps))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, cp := range cps {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			res.Checkpoints[i] = scoreOne(d, lab, x, cp, &warns[i])
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i, c := range res.Checkpoints {
+		if c.Error == "" && (res.Best == nil || *c.Score > res.Best.Score) {
+			res.Best = &Best{Name: c.Name, Score: *c.Score}
+		}
+		for _, m := range warns[i].Messages() {
+			res.Warnings = append(res.Warnings, c.Name+": "+m)
+		}
+	}
+	return res, nil
+}
+
+func scoreOne(d Dataset, lab *Labels, x *wheel.Lexicon, cp Checkpoint, w *openset.Warnings) CheckpointScore {
+	out := CheckpointScore{Name: cp.Name}
+	pred, err := openset.Read(cp.Path)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	if d.Kind == Emotion {
+		s, n := HitRate(x, lab, pred, w)
+		out.Score, out.Samples = &s, n
+	} else {
+		f1, acc, n := SentimentScores(lab, pred, w)
+		out.Score, out.Accuracy, out.Samples = &f1, &acc, n
+	}
+	return out
+}
+
+// predictions aligns predictions with the label names; a clip without a
+// prediction gets "" (no labels) and is counted.
+func predictions(lab *Labels, pred *openset.Set, w *openset.Warnings) []string {
+	out := make([]string, len(lab.Names))
+	for i, n := range lab.Names {
+		t, ok := pred.Text[n]
+		if !ok {
+			w.Add(openset.WarnMissingPred, n)
+		}
+		out[i] = t
+	}
+	extra := 0
+	for _, n := range pred.Names {
+		if _, ok := lab.Emotion[n]; ok {
+			continue
+		}
+		if _, ok := lab.Valence[n]; ok {
+			continue
+		}
+		extra++
+		if extra <= 3 {
+			w.Add(openset.WarnExtraPred, n)
+		}
+	}
+	return out
+}
+
+// HitRate is the emotion-set score: for each wheel at level 1, over clips
+// whose mapped ground truth is not empty, the mean of |G∩P|; then the mean
+// over the five wheels. samples is the number of clips compared.
+func HitRate(x *wheel.Lexicon, lab *Labels, pred *openset.Set, w *openset.Warnings) (score float64, samples int) {
+	texts := predictions(lab, pred, w)
+	parsed := make([][]string, len(texts))
+	for i, t := range texts {
+		l, err := labels.Parse(t)
+		if err != nil {
+			w.Add(openset.WarnMalformed, fmt.Sprintf("%s: %v", lab.Names[i], err))
+		}
+		parsed[i] = l
+	}
+	rates := make([]float64, wheel.NumWheels)
+	for k := 0; k < wheel.NumWheels; k++ {
+		m := wheel.Mapping{Kind: 3, Wheel: k, Level: wheel.Level1}
+		gt := make([][]string, len(texts))
+		pr := make([][]string, len(texts))
+		for i, n := range lab.Names {
+			gt[i] = x.MapSet(m, []string{lab.Emotion[n]})
+			pr[i] = x.MapSet(m, parsed[i])
+		}
+		rates[k], _ = metric.HitRate(gt, pr)
+	}
+	return metric.Mean(rates), len(texts)
+}
+
+// SentimentSign maps a sentiment prediction to its sign: positive 1,
+// negative -1, anything else 0.
+func SentimentSign(text string) int {
+	l, _ := labels.Parse(text)
+	if len(l) != 1 {
+		return 0
+	}
+	switch l[0] {
+	case "positive":
+		return 1
+	case "negative":
+		return -1
+	}
+	return 0
+}
+
+// SentimentScores compares the sign of the predicted sentiment with the
+// sign of the labelled valence, dropping clips whose valence is 0: the
+// weighted F1 and the accuracy of (valence > 0) against (prediction > 0).
+func SentimentScores(lab *Labels, pred *openset.Set, w *openset.Warnings) (wf1, acc float64, samples int) {
+	texts := predictions(lab, pred, w)
+	var truth, guess []bool
+	for i, n := range lab.Names {
+		v := lab.Valence[n]
+		if v == 0 {
+			continue
+		}
+		truth = append(truth, v > 0)
+		guess = append(guess, SentimentSign(texts[i]) > 0)
+	}
+	return metric.WeightedF1(truth, guess), metric.Accuracy(truth, guess), len(truth)
+}
