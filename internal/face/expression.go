@@ -142,25 +142,17 @@ func (blk *denseBlock) forward(x fmap) fmap {
 		out1 = blk.firstSep.forward(x, actReLU)
 	}
 	out2 := blk.c1.forward(out1, actNone)
-	in3 := newFmap(out1.n, out1.h, out1.w, out1.c)
-	copy(in3.d, out1.d)
-	addTo(in3.d, out2.d)
-	activate(in3.d, actReLU)
-	out3 := blk.c2.forward(in3, actNone)
-	// in4 = relu(out1 + (out2 + out3)); in3's buffer is free again.
-	s23 := in3
-	copy(s23.d, out2.d)
-	addTo(s23.d, out3.d)
-	in4 := newFmap(out1.n, out1.h, out1.w, out1.c)
-	copy(in4.d, out1.d)
-	addTo(in4.d, s23.d)
-	activate(in4.d, actReLU)
-	out4 := blk.c3.forward(in4, actNone)
+	tmp := newFmap(out1.n, out1.h, out1.w, out1.c)
+	add(tmp.d, out1.d, out2.d, true) // in3 = relu(out1 + out2)
+	out3 := blk.c2.forward(tmp, actNone)
+	// in4 = relu(out1 + (out2 + out3)), reusing tmp.
+	add(tmp.d, out2.d, out3.d, false)
+	add(tmp.d, out1.d, tmp.d, true)
+	out4 := blk.c3.forward(tmp, actNone)
 	// relu(out1 + (out2 + (out3 + out4)))
-	addTo(out3.d, out4.d)
-	addTo(out2.d, out3.d)
-	addTo(out1.d, out2.d)
-	activate(out1.d, actReLU)
+	add(out3.d, out3.d, out4.d, false)
+	add(out2.d, out2.d, out3.d, false)
+	add(out1.d, out1.d, out2.d, true)
 	return out1
 }
 

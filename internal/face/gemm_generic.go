@@ -1,3 +1,5 @@
+//go:build !amd64 || purego
+
 package face
 
 func kernel4x16(k int, a []float32, lda int, panel []float32, c []float32, ldc int) {
@@ -5,3 +7,9 @@ func kernel4x16(k int, a []float32, lda int, panel []float32, c []float32, ldc i
 }
 
 func dwAccum(dst, src, f []float32, npix, ch, step int) { dwAccumGo(dst, src, f, npix, ch, step) }
+
+func add(dst, a, b []float32, relu bool) { addGo(dst, a, b, relu) }
+
+func activate(x []float32, a act) { activateGo(x, a) }
+
+func pool2Row(dst, r0, r1 []float32, npix, ch, step int) { pool2RowGo(dst, r0, r1, npix, ch, step) }

@@ -11,7 +11,7 @@ const (
 	actLeaky // max(x, 0.1x), as face-api's leaky()
 )
 
-func activate(x []float32, a act) {
+func activateGo(x []float32, a act) {
 	switch a {
 	case actReLU:
 		for i, v := range x {
@@ -63,36 +63,54 @@ type conv struct {
 	bias                 []float32
 }
 
+// stripRows is the number of output rows whose im2col patches are built at
+// once, so that the patch buffer stays in cache.
+const stripRows = 8
+
 func (cv *conv) forward(x fmap, a act) fmap {
 	oh, pt := padding(x.h, cv.k, cv.stride, cv.same)
 	ow, pl := padding(x.w, cv.k, cv.stride, cv.same)
 	y := newFmap(x.n, oh, ow, cv.cout)
-	kc := cv.k * cv.k * cv.cin
-	cols := make([]float32, oh*ow*kc)
+	k, cin := cv.k, cv.cin
+	kc := k * k * cin
+	cols := make([]float32, min(stripRows, oh)*ow*kc)
 	for i := 0; i < x.n; i++ {
-		in := x.image(i)
-		clear(cols)
-		for oy := 0; oy < oh; oy++ {
-			for ox := 0; ox < ow; ox++ {
-				row := cols[(oy*ow+ox)*kc:]
-				for ky := 0; ky < cv.k; ky++ {
-					iy := oy*cv.stride + ky - pt
-					if iy < 0 || iy >= x.h {
-						continue
-					}
-					for kx := 0; kx < cv.k; kx++ {
-						ix := ox*cv.stride + kx - pl
-						if ix < 0 || ix >= x.w {
+		in, out := x.image(i), y.image(i)
+		fillBias(out, cv.bias)
+		for oy0 := 0; oy0 < oh; oy0 += stripRows {
+			rows := min(stripRows, oh-oy0)
+			for oy := oy0; oy < oy0+rows; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					row := cols[((oy-oy0)*ow+ox)*kc:][:kc]
+					ix0 := ox*cv.stride - pl
+					inside := ix0 >= 0 && ix0+k <= x.w
+					for ky := 0; ky < k; ky++ {
+						dst := row[ky*k*cin : (ky+1)*k*cin]
+						iy := oy*cv.stride + ky - pt
+						if iy < 0 || iy >= x.h {
+							clear(dst)
 							continue
 						}
-						copy(row[(ky*cv.k+kx)*cv.cin:(ky*cv.k+kx+1)*cv.cin], in[(iy*x.w+ix)*cv.cin:])
+						if inside {
+							src := in[(iy*x.w+ix0)*cin:][:len(dst)]
+							for t := range dst {
+								dst[t] = src[t]
+							}
+							continue
+						}
+						for kx := 0; kx < k; kx++ {
+							d := dst[kx*cin : (kx+1)*cin]
+							if ix := ix0 + kx; ix >= 0 && ix < x.w {
+								copy(d, in[(iy*x.w+ix)*cin:])
+							} else {
+								clear(d)
+							}
+						}
 					}
 				}
 			}
+			gemm(rows*ow, cols, kc, cv.w, out[oy0*ow*cv.cout:], cv.cout)
 		}
-		out := y.image(i)
-		fillBias(out, cv.bias)
-		gemm(oh*ow, cols, kc, cv.w, out, cv.cout)
 	}
 	activate(y.d, a)
 	return y
@@ -162,26 +180,39 @@ func maxPool2(x fmap, stride int) fmap {
 	for i := 0; i < x.n; i++ {
 		in, out := x.image(i), y.image(i)
 		for oy := 0; oy < oh; oy++ {
+			iy0 := oy*stride - pt
+			iy1 := iy0 + 1
+			if iy0 < 0 {
+				iy0 = iy1
+			}
+			if iy1 >= x.h {
+				iy1 = iy0
+			}
+			r0, r1 := in[iy0*x.w*c:(iy0+1)*x.w*c], in[iy1*x.w*c:(iy1+1)*x.w*c]
+			// Output columns whose 2-wide window lies inside: ox*stride-pl >= 0
+			// and ox*stride-pl+1 < w.
+			lo := (pl + stride - 1) / stride
+			hi := min(ow, (x.w-2+pl)/stride+1)
+			if hi > lo {
+				ix := lo*stride - pl
+				pool2Row(out[(oy*ow+lo)*c:], r0[ix*c:], r1[ix*c:], hi-lo, c, stride*c)
+			}
 			for ox := 0; ox < ow; ox++ {
+				if ox >= lo && ox < hi {
+					continue
+				}
 				o := out[(oy*ow+ox)*c : (oy*ow+ox+1)*c]
 				for j := range o {
 					o[j] = float32(math.Inf(-1))
 				}
-				for ky := 0; ky < 2; ky++ {
-					iy := oy*stride + ky - pt
-					if iy < 0 || iy >= x.h {
+				for kx := 0; kx < 2; kx++ {
+					ix := ox*stride + kx - pl
+					if ix < 0 || ix >= x.w {
 						continue
 					}
-					for kx := 0; kx < 2; kx++ {
-						ix := ox*stride + kx - pl
-						if ix < 0 || ix >= x.w {
-							continue
-						}
-						s := in[(iy*x.w+ix)*c : (iy*x.w+ix+1)*c]
-						for j, v := range s {
-							if v > o[j] {
-								o[j] = v
-							}
+					for _, r := range [2][]float32{r0, r1} {
+						for j, v := range r[ix*c : (ix+1)*c] {
+							o[j] = max(o[j], v)
 						}
 					}
 				}
@@ -191,10 +222,28 @@ func maxPool2(x fmap, stride int) fmap {
 	return y
 }
 
+// pool2RowGo sets dst[p*ch+j] to the largest of r0 and r1 at pixels
+// p*step/ch and the next one, for npix output pixels.
+func pool2RowGo(dst, r0, r1 []float32, npix, ch, step int) {
+	for p := 0; p < npix; p++ {
+		d := dst[p*ch : (p+1)*ch]
+		a, b := r0[p*step:p*step+2*ch], r1[p*step:p*step+2*ch]
+		for j := range d {
+			d[j] = max(a[j], a[ch+j], b[j], b[ch+j])
+		}
+	}
+}
+
 // addTo computes dst += src elementwise.
-func addTo(dst, src []float32) {
-	src = src[:len(dst)]
+func addTo(dst, src []float32) { add(dst, dst, src, false) }
+
+func addGo(dst, a, b []float32, relu bool) {
+	a, b = a[:len(dst)], b[:len(dst)]
 	for i := range dst {
-		dst[i] += src[i]
+		v := a[i] + b[i]
+		if relu && v < 0 {
+			v = 0
+		}
+		dst[i] = v
 	}
 }

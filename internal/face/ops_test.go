@@ -119,3 +119,63 @@ func TestMaxPool(t *testing.T) {
 		t.Errorf("stride 1: %v, want %v", got.d, want)
 	}
 }
+
+func naiveMaxPool(x fmap, stride int) fmap {
+	oh, pt := padding(x.h, 2, stride, true)
+	ow, pl := padding(x.w, 2, stride, true)
+	y := newFmap(x.n, oh, ow, x.c)
+	for n := 0; n < x.n; n++ {
+		in, out := x.image(n), y.image(n)
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				for c := 0; c < x.c; c++ {
+					m := float32(math.Inf(-1))
+					for ky := 0; ky < 2; ky++ {
+						for kx := 0; kx < 2; kx++ {
+							iy, ix := oy*stride+ky-pt, ox*stride+kx-pl
+							if iy >= 0 && iy < x.h && ix >= 0 && ix < x.w {
+								m = max(m, in[(iy*x.w+ix)*x.c+c])
+							}
+						}
+					}
+					out[(oy*ow+ox)*x.c+c] = m
+				}
+			}
+		}
+	}
+	return y
+}
+
+func TestMaxPoolVector(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct{ h, w, c, stride int }{{13, 13, 16, 1}, {13, 11, 32, 2}, {8, 8, 16, 2}, {7, 9, 3, 2}} {
+		x := fmap{n: 2, h: tc.h, w: tc.w, c: tc.c, d: randSlice(r, 2*tc.h*tc.w*tc.c)}
+		got, want := maxPool2(x, tc.stride), naiveMaxPool(x, tc.stride)
+		if got.h != want.h || got.w != want.w || maxDiff(got.d, want.d) != 0 {
+			t.Errorf("%+v: %dx%d vs %dx%d, max difference %g", tc, got.h, got.w, want.h, want.w, maxDiff(got.d, want.d))
+		}
+	}
+}
+
+func TestElementwise(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 7, 8, 29, 64} {
+		a, b := randSlice(r, n), randSlice(r, n)
+		dst := make([]float32, n)
+		add(dst, a, b, true)
+		x := append([]float32(nil), a...)
+		activate(x, actLeaky)
+		for i := range dst {
+			if want := max(a[i]+b[i], 0); dst[i] != want {
+				t.Fatalf("n=%d: relu(a+b)[%d] = %g, want %g", n, i, dst[i], want)
+			}
+			want := a[i]
+			if want < 0 {
+				want *= 0.1
+			}
+			if math.Abs(float64(x[i]-want)) > 1e-7 {
+				t.Fatalf("n=%d: leaky[%d] = %g, want %g", n, i, x[i], want)
+			}
+		}
+	}
+}

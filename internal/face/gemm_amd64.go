@@ -1,0 +1,114 @@
+//go:build amd64 && !purego
+
+package face
+
+// useAVX2 is true when the CPU and OS support AVX2 and FMA3, for the
+// assembly kernels.
+var useAVX2 = hasAVX2FMA()
+
+func hasAVX2FMA() bool {
+	maxID, _, _, _ := cpuid(0, 0)
+	if maxID < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state saved by the OS
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	return ebx7&(1<<5) != 0
+}
+
+func cpuid(eax, ecx uint32) (a, b, c, d uint32)
+func xgetbv() (eax, edx uint32)
+
+//go:noescape
+func kernel4x16AVX2(k int, a *float32, lda int, panel *float32, c *float32, ldc int)
+
+//go:noescape
+func dwAccumAVX2(dst, src, f *float32, npix, ch, step int)
+
+// kernel4x16 computes a 4×16 tile of C += A·B from a packed panel.
+func kernel4x16(k int, a []float32, lda int, panel []float32, c []float32, ldc int) {
+	if !useAVX2 || k <= 0 {
+		kernel4x16Go(k, a, lda, panel, c, ldc)
+		return
+	}
+	// Bounds the assembly relies on; out of range panics here instead.
+	_ = a[3*lda+k-1]
+	_ = panel[k*panelWidth-1]
+	_ = c[3*ldc+panelWidth-1]
+	kernel4x16AVX2(k, &a[0], lda, &panel[0], &c[0], ldc)
+}
+
+// dwAccum computes dst[p*ch+j] += src[p*step+j] * f[j] for npix pixels.
+func dwAccum(dst, src, f []float32, npix, ch, step int) {
+	if !useAVX2 || ch%8 != 0 || npix <= 0 || ch <= 0 {
+		dwAccumGo(dst, src, f, npix, ch, step)
+		return
+	}
+	_ = dst[(npix-1)*ch+ch-1]
+	_ = src[(npix-1)*step+ch-1]
+	_ = f[ch-1]
+	dwAccumAVX2(&dst[0], &src[0], &f[0], npix, ch, step)
+}
+
+//go:noescape
+func addAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func addReluAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func leakyAVX2(x *float32, n int, slope float32)
+
+// add sets dst = a + b elementwise; relu then clamps at zero.
+func add(dst, a, b []float32, relu bool) {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	if useAVX2 && n >= 8 {
+		n8 := n &^ 7
+		if relu {
+			addReluAVX2(&dst[0], &a[0], &b[0], n8)
+		} else {
+			addAVX2(&dst[0], &a[0], &b[0], n8)
+		}
+		dst, a, b = dst[n8:], a[n8:], b[n8:]
+	}
+	addGo(dst, a, b, relu)
+}
+
+// activate applies a in place.
+func activate(x []float32, a act) {
+	if a == actNone {
+		return
+	}
+	if useAVX2 && len(x) >= 8 {
+		n8 := len(x) &^ 7
+		slope := float32(0)
+		if a == actLeaky {
+			slope = 0.1
+		}
+		leakyAVX2(&x[0], n8, slope)
+		x = x[n8:]
+	}
+	activateGo(x, a)
+}
+
+//go:noescape
+func pool2RowAVX2(dst, r0, r1 *float32, npix, ch, step int)
+
+func pool2Row(dst, r0, r1 []float32, npix, ch, step int) {
+	if !useAVX2 || ch%8 != 0 || npix <= 0 {
+		pool2RowGo(dst, r0, r1, npix, ch, step)
+		return
+	}
+	_ = dst[(npix-1)*ch+ch-1]
+	_ = r0[(npix-1)*step+2*ch-1]
+	_ = r1[(npix-1)*step+2*ch-1]
+	pool2RowAVX2(&dst[0], &r0[0], &r1[0], npix, ch, step)
+}

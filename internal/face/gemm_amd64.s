@@ -1,0 +1,221 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func cpuid(eax, ecx uint32) (a, b, c, d uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eax+0(FP), AX
+	MOVL ecx+4(FP), CX
+	CPUID
+	MOVL AX, a+8(FP)
+	MOVL BX, b+12(FP)
+	MOVL CX, c+16(FP)
+	MOVL DX, d+20(FP)
+	RET
+
+// func xgetbv() (eax, edx uint32)
+TEXT ·xgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET
+
+// func kernel4x16AVX2(k int, a *float32, lda int, panel *float32, c *float32, ldc int)
+// C[0:4][0:16] += A[0:4][0:k] · panel[0:k][0:16], k >= 1.
+TEXT ·kernel4x16AVX2(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DX
+	SHLQ $2, DX
+	MOVQ panel+24(FP), BX
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	LEAQ (SI)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	LEAQ (R10)(DX*1), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+loop:
+	VMOVUPS (BX), Y8
+	VMOVUPS 32(BX), Y9
+	VBROADCASTSS (SI), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	VBROADCASTSS (R9), Y11
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VBROADCASTSS (R10), Y12
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VBROADCASTSS (R11), Y13
+	VFMADD231PS Y8, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ $4, SI
+	ADDQ $4, R9
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $64, BX
+	DECQ CX
+	JNZ  loop
+
+	VADDPS (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	VADDPS 32(DI), Y1, Y1
+	VMOVUPS Y1, 32(DI)
+	ADDQ R8, DI
+	VADDPS (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	VADDPS 32(DI), Y3, Y3
+	VMOVUPS Y3, 32(DI)
+	ADDQ R8, DI
+	VADDPS (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	VADDPS 32(DI), Y5, Y5
+	VMOVUPS Y5, 32(DI)
+	ADDQ R8, DI
+	VADDPS (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	VADDPS 32(DI), Y7, Y7
+	VMOVUPS Y7, 32(DI)
+	VZEROUPPER
+	RET
+
+// func dwAccumAVX2(dst, src, f *float32, npix, ch, step int)
+// dst[p*ch+j] += src[p*step+j] * f[j] for p < npix, j < ch; ch % 8 == 0.
+TEXT ·dwAccumAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ f+16(FP), DX
+	MOVQ npix+24(FP), CX
+	MOVQ ch+32(FP), R10
+	SHLQ $2, R10
+	MOVQ step+40(FP), R9
+	SHLQ $2, R9
+
+pix:
+	XORQ AX, AX
+
+chan:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS (DI)(AX*1), Y2
+	VFMADD231PS (DX)(AX*1), Y0, Y2
+	VMOVUPS Y2, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R10
+	JLT  chan
+
+	ADDQ R10, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNZ  pix
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, a, b *float32, n int)
+// dst[i] = a[i] + b[i] for i < n, n % 8 == 0, n > 0.
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+
+addloop:
+	VMOVUPS (SI)(AX*1), Y0
+	VADDPS (DX)(AX*1), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT  addloop
+	VZEROUPPER
+	RET
+
+// func addReluAVX2(dst, a, b *float32, n int)
+// dst[i] = max(a[i] + b[i], 0) for i < n, n % 8 == 0, n > 0.
+TEXT ·addReluAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VXORPS Y1, Y1, Y1
+
+addreluloop:
+	VMOVUPS (SI)(AX*1), Y0
+	VADDPS (DX)(AX*1), Y0, Y0
+	VMAXPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT  addreluloop
+	VZEROUPPER
+	RET
+
+// func leakyAVX2(x *float32, n int, slope float32)
+// x[i] = max(x[i], slope*x[i]) for i < n, n % 8 == 0, n > 0; with
+// slope 0 this is ReLU.
+TEXT ·leakyAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	SHLQ $2, CX
+	VBROADCASTSS slope+16(FP), Y1
+	XORQ AX, AX
+
+leakyloop:
+	VMOVUPS (DI)(AX*1), Y0
+	VMULPS Y1, Y0, Y2
+	VMAXPS Y2, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT  leakyloop
+	VZEROUPPER
+	RET
+
+// func pool2RowAVX2(dst, r0, r1 *float32, npix, ch, step int)
+// dst[p*ch+j] = max(r0[p*step+j], r0[p*step+ch+j], r1[p*step+j],
+// r1[p*step+ch+j]) for p < npix, j < ch; ch % 8 == 0.
+TEXT ·pool2RowAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ npix+24(FP), CX
+	MOVQ ch+32(FP), R10
+	SHLQ $2, R10
+	MOVQ step+40(FP), R9
+	SHLQ $2, R9
+
+poolpix:
+	XORQ AX, AX
+	LEAQ (SI)(R10*1), R11
+	LEAQ (DX)(R10*1), R12
+
+poolchan:
+	VMOVUPS (SI)(AX*1), Y0
+	VMAXPS (R11)(AX*1), Y0, Y0
+	VMOVUPS (DX)(AX*1), Y1
+	VMAXPS (R12)(AX*1), Y1, Y1
+	VMAXPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, R10
+	JLT  poolchan
+
+	ADDQ R10, DI
+	ADDQ R9, SI
+	ADDQ R9, DX
+	DECQ CX
+	JNZ  poolpix
+	VZEROUPPER
+	RET
