@@ -1,0 +1,768 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/term"
+
+	"emer/internal/config"
+	"emer/internal/judge"
+	"emer/internal/llm"
+	"emer/internal/store"
+	"emer/internal/table"
+)
+
+func init() { register(newEvalCmd) }
+
+// evalOptions are the inputs of runEval.
+type evalOptions struct {
+	GT          string
+	Preds       []string // NAME=FILE
+	Protocol    string
+	Out         string
+	Repeats     int
+	Temperature float64
+	DryRun      bool
+	JSON        bool
+	Config      config.Config // model server, concurrency, cache: fully resolved
+
+	Stdout, Stderr io.Writer
+	Progress       bool // draw a progress bar on Stderr
+
+	// For tests: the HTTP client and the first retry delay.
+	httpClient *http.Client
+	retryBase  time.Duration
+}
+
+func newEvalCmd(g *globalOptions) *cobra.Command {
+	opts := evalOptions{Repeats: 1}
+	var configFile string
+	d := config.Default()
+	cmd := &cobra.Command{
+		Use:   "eval --gt FILE --pred NAME=FILE [--pred NAME=FILE ...] --protocol paper|release --model M --out DIR",
+		Short: "Score predicted emotion reasoning with an LLM judge (EMER automatic evaluation)",
+		Long: `eval asks an LLM judge, served behind an OpenAI-compatible API, to score each
+system's predictions against the ground truth: clue overlap and emotion
+overlap (and, with the paper protocol, modality completeness).
+
+It writes DIR/results.jsonl (one line per sample, system, metric and
+repeat), DIR/summary.json, DIR/summary.md and DIR/calls.jsonl (every request
+and reply). Replies are cached in SQLite (DIR/emer.db unless --cache says
+otherwise); running again with the same --out resumes where it stopped and
+retries only the calls that failed to get a reply. A reply with no valid
+score is recorded with its status and raw text, never as a score. The exit
+status is 1 when any result failed, after everything is written.
+
+Settings (later sources win: defaults, config file, environment, flags):
+` + settingsHelp(),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(configFile, os.LookupEnv)
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			f := cmd.Flags()
+			str := func(name string, dst *string) {
+				if f.Changed(name) {
+					*dst, _ = f.GetString(name)
+				}
+			}
+			str("base-url", &cfg.BaseURL)
+			str("model", &cfg.Model)
+			str("cache", &cfg.Cache)
+			if f.Changed("timeout") {
+				v, _ := f.GetDuration("timeout")
+				cfg.Timeout = config.Duration(v)
+			}
+			for name, dst := range map[string]*int{"concurrency": &cfg.Concurrency, "max-attempts": &cfg.MaxAttempts, "max-tokens": &cfg.MaxTokens} {
+				if f.Changed(name) {
+					*dst, _ = f.GetInt(name)
+				}
+			}
+			if f.Changed("rate") {
+				cfg.Rate, _ = f.GetFloat64("rate")
+			}
+			opts.Config = cfg
+			opts.Stdout, opts.Stderr = g.stdout, g.stderr
+			opts.Progress = isTerminal(g.stderr)
+			return runEval(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.GT, "gt", "", "ground-truth CSV (names + reasons or chi_reasons)")
+	f.StringArrayVar(&opts.Preds, "pred", nil, "a system's predictions as NAME=FILE (CSV, names + reasons or chi_reasons); repeatable")
+	f.StringVar(&opts.Protocol, "protocol", "", "judge protocol: paper (English, 0-10, two steps) or release (Chinese, 1-10, released prompts)")
+	f.StringVar(&opts.Out, "out", "", "output directory; rerun with the same one to resume")
+	f.IntVar(&opts.Repeats, "repeats", 1, "judge each item K times; a sample's score is the median of its ok replies")
+	f.Float64Var(&opts.Temperature, "temperature", 0, "judge temperature; replies are cached only at 0")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "print how many calls would be made and how many the cache holds; make none")
+	f.BoolVar(&opts.JSON, "json", false, "print summary.json to stdout")
+	f.StringVar(&configFile, "config", "", "JSON config file (default $"+config.ConfigEnv+")")
+	f.String("base-url", d.BaseURL, "OpenAI-compatible API root")
+	f.String("model", "", "judge model name")
+	f.Int("concurrency", d.Concurrency, "requests in flight at once")
+	f.Duration("timeout", time.Duration(d.Timeout), "limit on one request")
+	f.Int("max-attempts", d.MaxAttempts, "attempts per call on 429, 5xx, timeouts and resets")
+	f.Float64("rate", 0, "most requests started per second (0: no limit)")
+	f.Int("max-tokens", 0, "reply length limit (0: server default)")
+	f.String("cache", "", "SQLite file of cached replies (default DIR/emer.db)")
+	return cmd
+}
+
+func settingsHelp() string {
+	var b strings.Builder
+	config.WriteHelp(&b)
+	return b.String()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// system is one --pred.
+type system struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
+	pred map[string]string
+}
+
+// runInfo is DIR/run.json: what was judged, for resuming and for
+// emer ensemble.
+type runInfo struct {
+	GT       string            `json:"gt"`
+	Systems  map[string]string `json:"systems"` // name -> predictions file (absolute)
+	Protocol string            `json:"protocol"`
+	Repeats  int               `json:"repeats"`
+}
+
+// judgeInfo identifies the judge; results from different judges never mix
+// in one output directory.
+type judgeInfo struct {
+	Model        string `json:"model"`
+	BaseURL      string `json:"base_url"`
+	Protocol     string `json:"protocol"`
+	PromptSHA256 string `json:"prompt_sha256"`
+}
+
+type metricSummary struct {
+	Mean    *float64 `json:"mean"`   // null when nothing was scored
+	Stderr  *float64 `json:"stderr"` // null with fewer than two scores
+	NScored int      `json:"n_scored"`
+	NFailed int      `json:"n_failed"`
+}
+
+type evalSummary struct {
+	Systems map[string]map[judge.Metric]metricSummary `json:"systems"`
+	Judge   judgeInfo                                 `json:"judge"`
+}
+
+// item is one unit of work: a sample of a system on a metric, one repeat.
+type item struct {
+	key      store.ResultKey
+	gt, pred string
+}
+
+func runEval(ctx context.Context, opts evalOptions) error {
+	proto, sysList, gt, err := checkEvalOptions(opts)
+	if err != nil {
+		return err
+	}
+	cfg := opts.Config
+	ji := judgeInfo{Model: cfg.Model, BaseURL: cfg.BaseURL, Protocol: proto.Name, PromptSHA256: proto.PromptSHA256()}
+
+	// Everything to judge, in sample order so that a sample's ground-truth
+	// summaries are shared by the systems judged next to each other.
+	var items []item
+	gtReasons := gt.Map(reasonsColumn(gt))
+	for _, sample := range gt.Names() {
+		for _, s := range sysList {
+			for _, m := range proto.Metrics {
+				for r := range opts.Repeats {
+					items = append(items, item{
+						key:  store.ResultKey{Sample: sample, System: s.Name, Metric: string(m), Repeat: r},
+						gt:   gtReasons[sample],
+						pred: s.pred[sample],
+					})
+				}
+			}
+		}
+	}
+	wanted := make(map[store.ResultKey]bool, len(items))
+	for _, it := range items {
+		wanted[it.key] = true
+	}
+
+	dbPath := filepath.Join(opts.Out, "emer.db")
+	cachePath := cfg.Cache
+	if cachePath == "" {
+		cachePath = dbPath
+	}
+	if opts.DryRun {
+		return dryRun(ctx, opts, proto, items, dbPath, cachePath)
+	}
+
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cacheDB := db
+	if abs(cachePath) != abs(dbPath) {
+		if cacheDB, err = store.Open(ctx, cachePath); err != nil {
+			return err
+		}
+		defer cacheDB.Close()
+	}
+	if err := claimJudge(ctx, db, ji, opts.Out); err != nil {
+		return err
+	}
+	info := runInfo{GT: abs(opts.GT), Systems: map[string]string{}, Protocol: proto.Name, Repeats: opts.Repeats}
+	for _, s := range sysList {
+		info.Systems[s.Name] = abs(s.Path)
+	}
+	if err := writeJSONFile(filepath.Join(opts.Out, "run.json"), info); err != nil {
+		return err
+	}
+
+	// Calls that got no reply are tried again; every other result stands.
+	if _, err := db.DeleteResults(ctx, string(judge.StatusRequestError)); err != nil {
+		return err
+	}
+	done, err := db.Results(ctx)
+	if err != nil {
+		return err
+	}
+	isDone := make(map[store.ResultKey]bool, len(done))
+	for _, r := range done {
+		isDone[r.Key()] = true
+	}
+	var todo []item
+	for _, it := range items {
+		if !isDone[it.key] {
+			todo = append(todo, it)
+		}
+	}
+
+	// results.jsonl is rebuilt from the store, so a line torn by a crash
+	// or a result stored but not yet written is mended before appending.
+	resultsPath := filepath.Join(opts.Out, "results.jsonl")
+	if err := writeResults(resultsPath, keep(done, wanted)); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(resultsPath, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	logFile, err := os.OpenFile(filepath.Join(opts.Out, "calls.jsonl"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+
+	base := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: time.Duration(cfg.Timeout), HTTPClient: opts.httpClient})
+	retryBase := opts.retryBase
+	if retryBase == 0 {
+		retryBase = 500 * time.Millisecond
+	}
+	rec := llm.NewRecorder(
+		llm.NewCache(
+			llm.NewRetry(llm.NewLimit(base, cfg.Concurrency, cfg.Rate), cfg.MaxAttempts, retryBase, 2*time.Minute),
+			cacheDB, cfg.BaseURL),
+		slog.New(slog.NewJSONHandler(logFile, nil)))
+	j := &judge.Judge{Client: rec, Model: cfg.Model, Protocol: proto, Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
+
+	var bar *progressbar.ProgressBar
+	if opts.Progress && len(todo) > 0 {
+		bar = progressbar.NewOptions(len(todo),
+			progressbar.OptionSetWriter(opts.Stderr),
+			progressbar.OptionSetDescription("judging"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish())
+	}
+
+	// Workers outnumber the request slots so that the slots stay busy while
+	// some items wait on a step shared with another item.
+	grp, gctx := errgroup.WithContext(ctx)
+	grp.SetLimit(4 * cfg.Concurrency)
+	var mu sync.Mutex // orders the store write and the line append of a result
+	for _, it := range todo {
+		if gctx.Err() != nil {
+			break
+		}
+		grp.Go(func() error {
+			start := time.Now()
+			o := j.Score(gctx, judge.Metric(it.key.Metric), it.gt, it.pred, it.key.Repeat)
+			if gctx.Err() != nil {
+				return nil // interrupted: judged again next run
+			}
+			r := store.Result{
+				Sample: it.key.Sample, System: it.key.System, Metric: it.key.Metric, Repeat: it.key.Repeat,
+				Status: string(o.Status), Score: o.Score, Raw: o.Raw,
+				Attempts: o.Attempts, LatencyMS: time.Since(start).Milliseconds(), Tokens: o.Tokens,
+			}
+			line, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err := db.PutResult(gctx, r); err != nil {
+				return fmt.Errorf("store result: %w", err)
+			}
+			// One write call per whole line: a kill leaves whole lines only
+			// (and the next run rebuilds the file from the store anyway).
+			if _, err := out.Write(append(line, '\n')); err != nil {
+				return err
+			}
+			if bar != nil {
+				_ = bar.Add(1)
+			}
+			return nil
+		})
+	}
+	werr := grp.Wait()
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if werr != nil {
+		return werr
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted (%w): run again with the same --out to resume", err)
+	}
+
+	all, err := db.Results(ctx)
+	if err != nil {
+		return err
+	}
+	all = keep(all, wanted)
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := writeResults(resultsPath, all); err != nil {
+		return err
+	}
+	sum := summarize(all, sysList, proto, ji)
+	sumJSON, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	sumJSON = append(sumJSON, '\n')
+	if err := writeFileAtomic(filepath.Join(opts.Out, "summary.json"), sumJSON); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(opts.Out, "summary.md"), []byte(summaryMarkdown(sum, proto))); err != nil {
+		return err
+	}
+
+	byStatus := map[string]int{}
+	failed := 0
+	for _, r := range all {
+		byStatus[r.Status]++
+		if r.Status != string(judge.StatusOK) {
+			failed++
+		}
+	}
+	t := rec.Totals()
+	var parts []string
+	for _, s := range judge.Statuses {
+		parts = append(parts, fmt.Sprintf("%s %d", s, byStatus[string(s)]))
+	}
+	fmt.Fprintf(opts.Stderr, "emer eval: %d results (%s); this run: %d judged, %d calls (%d from the cache, %d requests sent, %d failed), %d tokens\n",
+		len(all), strings.Join(parts, ", "), len(todo), t.Calls, t.CacheHits, t.Requests, t.Failures, t.Tokens)
+	if opts.JSON {
+		if _, err := opts.Stdout.Write(sumJSON); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d results failed (see %s): %w", failed, len(all), resultsPath, errPartial)
+	}
+	return nil
+}
+
+// checkEvalOptions validates the options and reads the inputs, reporting
+// every problem it finds.
+func checkEvalOptions(opts evalOptions) (*judge.Protocol, []*system, *table.Table, error) {
+	var probs []string
+	if opts.GT == "" {
+		probs = append(probs, "--gt is required")
+	}
+	if len(opts.Preds) == 0 {
+		probs = append(probs, "at least one --pred NAME=FILE is required")
+	}
+	if opts.Out == "" {
+		probs = append(probs, "--out is required")
+	}
+	if opts.Repeats < 1 {
+		probs = append(probs, fmt.Sprintf("--repeats %d: want at least 1", opts.Repeats))
+	}
+	if opts.Temperature < 0 {
+		probs = append(probs, fmt.Sprintf("--temperature %v is negative", opts.Temperature))
+	}
+	proto, err := judge.LookupProtocol(opts.Protocol)
+	if err != nil {
+		probs = append(probs, "--protocol: "+err.Error())
+	}
+	if err := opts.Config.Validate(); err != nil {
+		probs = append(probs, strings.Split(err.Error(), "\n")...)
+	}
+	var systems []*system
+	seen := map[string]bool{}
+	for _, p := range opts.Preds {
+		name, path, ok := strings.Cut(p, "=")
+		switch {
+		case !ok || name == "" || path == "":
+			probs = append(probs, fmt.Sprintf("--pred %q: want NAME=FILE", p))
+		case seen[name]:
+			probs = append(probs, fmt.Sprintf("--pred: system %q given twice", name))
+		default:
+			seen[name] = true
+			systems = append(systems, &system{Name: name, Path: path})
+		}
+	}
+	if len(probs) > 0 {
+		return nil, nil, nil, usageErrorf("%s", strings.Join(probs, "\n  "))
+	}
+
+	var errs []error
+	gt, err := readReasons(opts.GT)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, s := range systems {
+		t, err := readReasons(s.Path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.pred = t.Map(reasonsColumn(t))
+		var missing []string
+		for _, n := range gt.Names() {
+			if _, ok := s.pred[n]; !ok {
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) > 0 {
+			errs = append(errs, fmt.Errorf("%s: no prediction for %d ground-truth samples: %s", s.Path, len(missing), abbreviate(missing, 10)))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, nil, err
+	}
+	return proto, systems, gt, nil
+}
+
+// readReasons reads an EMER CSV with a reasons or chi_reasons column.
+func readReasons(path string) (*table.Table, error) {
+	t, err := table.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.RequireOneOf("reasons", "chi_reasons"); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func reasonsColumn(t *table.Table) string {
+	c, _ := t.RequireOneOf("reasons", "chi_reasons")
+	return c
+}
+
+func abbreviate(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + fmt.Sprintf(", … (%d more)", len(names)-n)
+}
+
+// claimJudge records the judge in a new output directory, or checks that
+// an existing one was judged the same way.
+func claimJudge(ctx context.Context, db *store.Store, ji judgeInfo, dir string) error {
+	want, _ := json.Marshal(ji)
+	have, ok, err := db.Meta(ctx, "judge")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return db.SetMeta(ctx, "judge", string(want))
+	}
+	if have != string(want) {
+		return fmt.Errorf("%s holds results from another judge (%s, now %s): use another --out", dir, have, want)
+	}
+	return nil
+}
+
+func dryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, items []item, dbPath, cachePath string) error {
+	cfg := opts.Config
+	isDone := map[store.ResultKey]bool{}
+	var cache llm.CacheStore
+	if _, err := os.Stat(dbPath); err == nil {
+		db, err := store.Open(ctx, dbPath)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		done, err := db.Results(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range done {
+			if r.Status != string(judge.StatusRequestError) {
+				isDone[r.Key()] = true
+			}
+		}
+		if cachePath == dbPath {
+			cache = db
+		}
+	}
+	if cache == nil {
+		if _, err := os.Stat(cachePath); err == nil {
+			c, err := store.Open(ctx, cachePath)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			cache = c
+		}
+	}
+	dry := llm.NewDryRun(cfg.BaseURL, cache)
+	j := &judge.Judge{Client: dry, Model: cfg.Model, Protocol: proto, Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
+	pending := 0
+	for _, it := range items {
+		if isDone[it.key] {
+			continue
+		}
+		pending++
+		j.Score(ctx, judge.Metric(it.key.Metric), it.gt, it.pred, it.key.Repeat)
+	}
+	calls, cached := dry.Counts()
+	if opts.JSON {
+		return json.NewEncoder(opts.Stdout).Encode(map[string]int{
+			"results": len(items), "results_done": len(items) - pending, "results_pending": pending,
+			"calls": calls, "calls_cached": cached, "calls_to_make": calls - cached,
+		})
+	}
+	_, err := fmt.Fprintf(opts.Stdout, "dry run: %d results, %d already done, %d to judge; %d calls needed, %d held by the cache, %d to make\n",
+		len(items), len(items)-pending, pending, calls, cached, calls-cached)
+	return err
+}
+
+// keep returns the results whose keys are wanted.
+func keep(rs []store.Result, wanted map[store.ResultKey]bool) []store.Result {
+	out := rs[:0:0]
+	for _, r := range rs {
+		if wanted[r.Key()] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// writeResults replaces path with one JSON line per result.
+func writeResults(path string, rs []store.Result) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, r := range rs {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+// writeFileAtomic writes data to a temporary file beside path, syncs it and
+// renames it over path.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+func abs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// sampleScores returns, for one system and metric, each sample's score:
+// the median of its ok repeats. Samples with no ok repeat are absent.
+func sampleScores(rs []store.Result, sys string, m judge.Metric) map[string]float64 {
+	oks := map[string][]float64{}
+	for _, r := range rs {
+		if r.System == sys && r.Metric == string(m) && r.Status == string(judge.StatusOK) && r.Score != nil {
+			oks[r.Sample] = append(oks[r.Sample], *r.Score)
+		}
+	}
+	out := make(map[string]float64, len(oks))
+	for s, v := range oks {
+		out[s] = median(v)
+	}
+	return out
+}
+
+func median(v []float64) float64 {
+	v = append([]float64(nil), v...)
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// summarize computes each system's mean and standard error per metric
+// over the samples that have a score; n_failed counts the samples that
+// have none.
+func summarize(rs []store.Result, systems []*system, proto *judge.Protocol, ji judgeInfo) evalSummary {
+	samples := map[string]map[judge.Metric]map[string]bool{} // system -> metric -> samples judged
+	for _, r := range rs {
+		if samples[r.System] == nil {
+			samples[r.System] = map[judge.Metric]map[string]bool{}
+		}
+		m := judge.Metric(r.Metric)
+		if samples[r.System][m] == nil {
+			samples[r.System][m] = map[string]bool{}
+		}
+		samples[r.System][m][r.Sample] = true
+	}
+	sum := evalSummary{Systems: map[string]map[judge.Metric]metricSummary{}, Judge: ji}
+	for _, s := range systems {
+		per := map[judge.Metric]metricSummary{}
+		for _, m := range proto.Metrics {
+			scores := sampleScores(rs, s.Name, m)
+			ms := metricSummary{NScored: len(scores), NFailed: len(samples[s.Name][m]) - len(scores)}
+			if n := len(scores); n > 0 {
+				vals := make([]float64, 0, n)
+				for _, v := range scores {
+					vals = append(vals, v)
+				}
+				sort.Float64s(vals) // a fixed order: sums do not depend on map order
+				var total float64
+				for _, v := range vals {
+					total += v
+				}
+				mean := total / float64(n)
+				ms.Mean = &mean
+				if n > 1 {
+					var ss float64
+					for _, v := range vals {
+						ss += (v - mean) * (v - mean)
+					}
+					se := math.Sqrt(ss/float64(n-1)) / math.Sqrt(float64(n))
+					ms.Stderr = &se
+				}
+			}
+			per[m] = ms
+		}
+		sum.Systems[s.Name] = per
+	}
+	return sum
+}
+
+// summaryMarkdown renders the summary as the paper's table: one row per
+// system, ordered by clue overlap as the paper orders them.
+func summaryMarkdown(sum evalSummary, proto *judge.Protocol) string {
+	names := make([]string, 0, len(sum.Systems))
+	for n := range sum.Systems {
+		names = append(names, n)
+	}
+	clue := func(n string) float64 {
+		if m := sum.Systems[n][judge.MetricClue].Mean; m != nil {
+			return *m
+		}
+		return math.Inf(-1)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if ci, cj := clue(names[i]), clue(names[j]); ci != cj {
+			return ci < cj
+		}
+		return names[i] < names[j]
+	})
+	title := map[judge.Metric]string{judge.MetricClue: "Clue overlap", judge.MetricEmotion: "Emotion overlap", judge.MetricModality: "Modality"}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# EMER judge results\n\nJudge: `%s` at %s, protocol `%s` (scores %g-%g; prompts sha256 %s).\n\n",
+		sum.Judge.Model, sum.Judge.BaseURL, proto.Name, proto.Lo, proto.Hi, sum.Judge.PromptSHA256[:12])
+	b.WriteString("| System |")
+	for _, m := range proto.Metrics {
+		fmt.Fprintf(&b, " %s |", title[m])
+	}
+	b.WriteString("\n| --- |")
+	for range proto.Metrics {
+		b.WriteString(" ---: |")
+	}
+	b.WriteString("\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "| %s |", n)
+		for _, m := range proto.Metrics {
+			ms := sum.Systems[n][m]
+			cell := "—"
+			if ms.Mean != nil {
+				cell = fmt.Sprintf("%.2f", *ms.Mean)
+				if ms.Stderr != nil {
+					cell += fmt.Sprintf(" ± %.2f", *ms.Stderr)
+				}
+			}
+			if ms.NFailed > 0 {
+				cell += fmt.Sprintf(" (%d failed)", ms.NFailed)
+			}
+			fmt.Fprintf(&b, " %s |", cell)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nMean ± standard error over the samples with a score; a sample's score is the median of its ok repeats. Failed samples have no score and are not averaged; see results.jsonl for their status and raw reply.\n")
+	return b.String()
+}
