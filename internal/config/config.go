@@ -45,7 +45,7 @@ var Settings = []Setting{
 	{Key: "concurrency", Env: []string{"EMER_CONCURRENCY"}, Flag: "--concurrency", Default: strconv.Itoa(Default().Concurrency), Help: "requests in flight at once"},
 	{Key: "rate", Env: []string{"EMER_RATE"}, Flag: "--rate", Default: "0", Help: "most requests started per second; 0 is no limit"},
 	{Key: "max_tokens", Env: []string{"EMER_MAX_TOKENS"}, Flag: "--max-tokens", Default: "0", Help: "reply length limit; 0 is the server's default"},
-	{Key: "cache", Env: []string{"EMER_CACHE"}, Flag: "--cache", Default: "OUT/emer.db", Help: "SQLite file of cached replies; share it between runs"},
+	{Key: "cache", Env: []string{"EMER_CACHE"}, Flag: "--cache", Default: "DIR/emer.db", Help: "SQLite file of cached replies; share it between runs"},
 }
 
 // ConfigEnv names the environment variable that points at a config file
