@@ -1,0 +1,93 @@
+package face
+
+import (
+	"math"
+	"testing"
+)
+
+func probs(dominant int, p float32) Probs {
+	var pr Probs
+	rest := (1 - p) / 6
+	for i := range pr {
+		pr[i] = rest
+	}
+	pr[dominant] = p
+	return pr
+}
+
+func TestLinkTracks(t *testing.T) {
+	// A large face drifting right in every frame, a small one that leaves
+	// after two frames, and one that appears late.
+	var frames []FrameFaces
+	for i := 0; i < 6; i++ {
+		fr := FrameFaces{T: float64(i) * 0.5}
+		fr.Faces = append(fr.Faces, Face{Box: Box{X: 100 + 5*float64(i), Y: 100, W: 200, H: 200}, Score: 0.9})
+		if i < 2 {
+			fr.Faces = append(fr.Faces, Face{Box: Box{X: 600, Y: 100, W: 80, H: 80}, Score: 0.7})
+		}
+		if i >= 4 {
+			fr.Faces = append([]Face{{Box: Box{X: 900, Y: 300, W: 100, H: 100}, Score: 0.8}}, fr.Faces...)
+		}
+		frames = append(frames, fr)
+	}
+	tracks := LinkTracks(frames, TrackOptions{})
+	if len(tracks) != 3 {
+		t.Fatalf("got %d tracks, want 3: %+v", len(tracks), tracks)
+	}
+	want := []struct {
+		frames     int
+		start, end float64
+	}{{6, 0, 2.5}, {2, 0, 0.5}, {2, 2, 2.5}}
+	for i, w := range want {
+		tr := tracks[i]
+		if tr.ID != i+1 || tr.Frames != w.frames || tr.Start != w.start || tr.End != w.end {
+			t.Errorf("track %d: id %d, %d frames %.1f-%.1f; want %d frames %.1f-%.1f", i, tr.ID, tr.Frames, tr.Start, tr.End, w.frames, w.start, w.end)
+		}
+	}
+	if main := MainTrack(tracks); main != 0 || !tracks[0].Main || tracks[1].Main {
+		t.Errorf("main track %d, want 0", main)
+	}
+	if math.Abs(tracks[0].Presence-1) > 1e-9 || math.Abs(tracks[1].Presence-1.0/3) > 1e-9 {
+		t.Errorf("presence %.3f and %.3f, want 1 and 1/3", tracks[0].Presence, tracks[1].Presence)
+	}
+	if MainTrack(nil) != -1 {
+		t.Error("a main track among none")
+	}
+}
+
+func TestLinkTracksGap(t *testing.T) {
+	box := Box{X: 10, Y: 10, W: 50, H: 50}
+	frames := []FrameFaces{{T: 0, Faces: []Face{{Box: box}}}, {T: 1}, {T: 2}, {T: 3, Faces: []Face{{Box: box}}}, {T: 4}, {T: 5}, {T: 6}, {T: 7, Faces: []Face{{Box: box}}}}
+	tracks := LinkTracks(frames, TrackOptions{MaxGap: 2})
+	if len(tracks) != 2 || tracks[0].Frames != 2 || tracks[1].Start != 7 {
+		t.Errorf("got %+v; want a 2-frame track bridging a 2-frame gap, then a new one at 7 s", tracks)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	seq := []struct {
+		dom int
+		p   float32
+	}{{1, 0.9}, {1, 0.7}, {0, 0.6}, {1, 0.8}, {2, 0.5}, {2, 0.7}, {2, 0.9}}
+	var tr Track
+	for i, s := range seq {
+		tr.Points = append(tr.Points, TrackPoint{T: float64(i) * 0.5, Face: Face{Expressions: probs(s.dom, s.p)}})
+	}
+	got := Summarize(tr, 0.5)
+	want := []Segment{
+		{Expression: "happy", Start: 0, End: 2, Frames: 4, MeanProb: (0.9 + 0.7 + float64(probs(0, 0.6)[1]) + 0.8) / 4},
+		{Expression: "sad", Start: 2, End: 3.5, Frames: 3, MeanProb: 0.7},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Expression != w.Expression || g.Start != w.Start || g.End != w.End || g.Frames != w.Frames || math.Abs(g.MeanProb-w.MeanProb) > 1e-6 {
+			t.Errorf("segment %d: %+v, want %+v", i, g, w)
+		}
+	}
+	if Summarize(Track{}, 0.5) != nil {
+		t.Error("segments for an empty track")
+	}
+}
