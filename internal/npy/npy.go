@@ -413,18 +413,22 @@ func (d dtype) uint(b []byte, bo binary.ByteOrder) uint64 {
 
 func (d dtype) unicode(b []byte) (string, error) {
 	bo := d.byteOrder()
-	var sb strings.Builder
+	out := make([]byte, 0, len(b)/4)
 	for i := 0; i+4 <= len(b); i += 4 {
 		r := rune(bo.Uint32(b[i:]))
 		if r == 0 {
 			break
 		}
+		if r < utf8.RuneSelf {
+			out = append(out, byte(r))
+			continue
+		}
 		if !utf8.ValidRune(r) {
 			return "", fmt.Errorf("%w: invalid code point %#x in %s string", ErrFormat, uint32(r), d)
 		}
-		sb.WriteRune(r)
+		out = utf8.AppendRune(out, r)
 	}
-	return sb.String(), nil
+	return string(out), nil
 }
 
 // halfToFloat converts an IEEE 754 half-precision value.

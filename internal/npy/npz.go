@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -21,14 +22,17 @@ const maxMemberSize = 4 << 30
 type Archive struct {
 	Path   string
 	Arrays map[string]*Array // keyed by member name without ".npy"
+
+	skipped []string // members present but not decoded
 }
 
 // Names returns the array names in sorted order.
 func (a *Archive) Names() []string {
-	out := make([]string, 0, len(a.Arrays))
+	out := make([]string, 0, len(a.Arrays)+len(a.skipped))
 	for k := range a.Arrays {
 		out = append(out, k)
 	}
+	out = append(out, a.skipped...)
 	sort.Strings(out)
 	return out
 }
@@ -36,23 +40,28 @@ func (a *Archive) Names() []string {
 // Get returns the named array or an error listing the names present.
 func (a *Archive) Get(name string) (*Array, error) {
 	arr, ok := a.Arrays[name]
+	if !ok && slices.Contains(a.skipped, name) {
+		return nil, fmt.Errorf("%s: array %q was not read", a.Path, name)
+	}
 	if !ok {
 		return nil, fmt.Errorf("%s: no array %q (it holds %s)", a.Path, name, strings.Join(a.Names(), ", "))
 	}
 	return arr, nil
 }
 
-// ReadArchive reads every array of the .npz file at path.
-func ReadArchive(path string) (*Archive, error) {
+// ReadArchive reads the arrays of the .npz file at path: all of them, or
+// only those named in only (others are listed by Names but not decoded).
+func ReadArchive(path string, only ...string) (*Archive, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return DecodeArchive(data, path)
+	return DecodeArchive(data, path, only...)
 }
 
-// DecodeArchive reads a .npz archive held in memory; name is used in errors.
-func DecodeArchive(data []byte, name string) (*Archive, error) {
+// DecodeArchive reads a .npz archive held in memory; name is used in
+// errors. With only, just the named arrays are decoded.
+func DecodeArchive(data []byte, name string, only ...string) (*Archive, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (truncated or not a zip file): %v", name, ErrArchive, err)
@@ -60,6 +69,10 @@ func DecodeArchive(data []byte, name string) (*Archive, error) {
 	arc := &Archive{Path: name, Arrays: make(map[string]*Array, len(zr.File))}
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() {
+			continue
+		}
+		if len(only) > 0 && !slices.Contains(only, strings.TrimSuffix(f.Name, ".npy")) {
+			arc.skipped = append(arc.skipped, strings.TrimSuffix(f.Name, ".npy"))
 			continue
 		}
 		arr, err := readMember(f)

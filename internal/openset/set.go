@@ -36,7 +36,7 @@ func Read(path string) (*Set, error) {
 }
 
 func readNpz(path string) (*Set, error) {
-	arc, err := npy.ReadArchive(path)
+	arc, err := npy.ReadArchive(path, "filenames", "fileitems")
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ type Labels struct {
 // ReadLabels reads the dataset's split from a MER-UniBench label file: a
 // dict from clip name to {"emo": str or class index, "val": number}.
 func ReadLabels(d Dataset, path string) (*Labels, error) {
-	arc, err := npy.ReadArchive(path)
+	arc, err := npy.ReadArchive(path, d.Split)
 	if err != nil {
 		return nil, err
 	}

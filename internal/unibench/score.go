@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -186,24 +187,49 @@ func predictions(lab *Labels, pred *openset.Set, w *openset.Warnings) []string {
 // over the five wheels. samples is the number of clips compared.
 func HitRate(x *wheel.Lexicon, lab *Labels, pred *openset.Set, w *openset.Warnings) (score float64, samples int) {
 	texts := predictions(lab, pred, w)
-	parsed := make([][]string, len(texts))
-	for i, t := range texts {
-		l, err := labels.Parse(t)
-		if err != nil {
-			w.Add(openset.WarnMalformed, fmt.Sprintf("%s: %v", lab.Names[i], err))
+	// Predictions repeat the same few hundred words: map each distinct
+	// word onto the five wheels once.
+	memo := map[string]*[wheel.NumWheels]string{}
+	mapped := func(label string) *[wheel.NumWheels]string {
+		if v, ok := memo[label]; ok {
+			return v
 		}
-		parsed[i] = l
+		var v [wheel.NumWheels]string
+		for k := range v {
+			v[k], _ = x.M3(label, k, wheel.Level1)
+		}
+		memo[label] = &v
+		return &v
+	}
+	gt := make([][wheel.NumWheels]string, len(texts))
+	pr := make([][]*[wheel.NumWheels]string, len(texts))
+	for i, n := range lab.Names {
+		gt[i] = *mapped(lab.Emotion[n])
+		l, err := labels.Parse(texts[i])
+		if err != nil {
+			w.Add(openset.WarnMalformed, fmt.Sprintf("%s: %v", n, err))
+		}
+		for _, label := range l {
+			pr[i] = append(pr[i], mapped(label))
+		}
 	}
 	rates := make([]float64, wheel.NumWheels)
-	for k := 0; k < wheel.NumWheels; k++ {
-		m := wheel.Mapping{Kind: 3, Wheel: k, Level: wheel.Level1}
-		gt := make([][]string, len(texts))
-		pr := make([][]string, len(texts))
-		for i, n := range lab.Names {
-			gt[i] = x.MapSet(m, []string{lab.Emotion[n]})
-			pr[i] = x.MapSet(m, parsed[i])
+	g := make([][]string, len(texts))
+	p := make([][]string, len(texts))
+	for k := range rates {
+		for i := range texts {
+			g[i] = g[i][:0]
+			if gt[i][k] != "" {
+				g[i] = append(g[i], gt[i][k])
+			}
+			p[i] = p[i][:0]
+			for _, m := range pr[i] {
+				if v := m[k]; v != "" && !slices.Contains(p[i], v) {
+					p[i] = append(p[i], v)
+				}
+			}
 		}
-		rates[k], _ = metric.HitRate(gt, pr)
+		rates[k], _ = metric.HitRate(g, p)
 	}
 	return metric.Mean(rates), len(texts)
 }

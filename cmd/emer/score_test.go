@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func sharedData(t testing.TB, parts ...string) string {
+	t.Helper()
+	p := filepath.Join(append([]string{"..", "..", "..", "shared", "data"}, parts...)...)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("released data not found at %s: %v", p, err)
+	}
+	return p
+}
+
+// run executes the CLI in-process and returns its exit status and output.
+func run(t testing.TB, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := execute(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestScoreOVSynonymsJSON(t *testing.T) {
+	dir := sharedData(t, "ovmerd")
+	code, out, errOut := run(t, "score", "ov", "--gt", filepath.Join(dir, "check-openset.csv"),
+		"--pred", filepath.Join(dir, "predict-openset.csv"), "--synonyms", filepath.Join(dir, "openset-synonym.zip"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got map[string]float64
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := map[string]float64{"samples": 332, "precision": 0.581777108433735, "recall": 0.4977911646586345, "mean": 0.5397841365461847}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+}
+
+func TestScoreOVWheelsJSON(t *testing.T) {
+	dir := sharedData(t, "ovmerd")
+	code, out, errOut := run(t, "score", "ov", "--gt", filepath.Join(dir, "check-openset.csv"),
+		"--pred", filepath.Join(dir, "predict-openset.csv"), "--wheels", sharedData(t, "emotion-wheel", "affectgpt2025"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got struct {
+		Samples int                                      `json:"samples"`
+		M1      map[string]float64                       `json:"m1"`
+		M2      map[string]float64                       `json:"m2"`
+		M3      map[string]map[string]map[string]float64 `json:"m3"`
+		M3Mean  map[string]map[string]float64            `json:"m3_mean"`
+		MAvg    *float64                                 `json:"m_avg"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got.Samples != 332 || got.MAvg == nil || len(got.M3) != 5 || got.M1["f"] <= 0 || got.M2["recall"] <= 0 || got.M3Mean["level2"]["f"] <= 0 {
+		t.Fatalf("output %s", out)
+	}
+	for w, levels := range got.M3 {
+		for _, l := range []string{"level1", "level2"} {
+			for _, k := range []string{"f", "precision", "recall"} {
+				if v, ok := levels[l][k]; !ok || v <= 0 || v >= 1 {
+					t.Errorf("m3.%s.%s.%s = %v, %v", w, l, k, v, ok)
+				}
+			}
+		}
+	}
+	for _, k := range []string{`"m1": {`, `"m2": {`, `"m3_mean": {`, `"level1": {`} {
+		if !strings.Contains(out, k) {
+			t.Errorf("JSON lacks %s", k)
+		}
+	}
+}
+
+func TestScoreUnibenchAll(t *testing.T) {
+	data := sharedData(t)
+	code, out, errOut := run(t, "score", "unibench", "--all",
+		"--labels-dir", filepath.Join(data, "merbench-labels"),
+		"--outputs-dir", filepath.Join(data, "affectgpt-outputs", "AffectGPT", "output"),
+		"--wheels", filepath.Join(data, "emotion-wheel", "affectgpt2025"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got struct {
+		Datasets map[string]struct {
+			Dataset     string `json:"dataset"`
+			Metric      string `json:"metric"`
+			Checkpoints []struct {
+				Name     string   `json:"name"`
+				Score    float64  `json:"score"`
+				Accuracy *float64 `json:"accuracy"`
+				Samples  int      `json:"samples"`
+			} `json:"checkpoints"`
+			Best struct {
+				Name  string  `json:"name"`
+				Score float64 `json:"score"`
+			} `json:"best"`
+		} `json:"datasets"`
+		Mean    float64 `json:"mean"`
+		Skipped []struct {
+			Dir    string `json:"dir"`
+			Reason string `json:"reason"`
+		} `json:"skipped"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(got.Datasets) != 7 {
+		t.Errorf("%d datasets scored, want 7", len(got.Datasets))
+	}
+	for name, want := range map[string]float64{"mer2023": 0.7854, "meld": 0.5565, "mosi": 0.8130} {
+		d := got.Datasets[name]
+		if r := float64(int(d.Best.Score*1e4+0.5)) / 1e4; r != want {
+			t.Errorf("%s best %v, want %v", name, d.Best.Score, want)
+		}
+	}
+	mosi := got.Datasets["mosi"]
+	if mosi.Metric != "weighted_f1" || len(mosi.Checkpoints) != 7 || mosi.Checkpoints[0].Name != "checkpoint_000030_loss_0.602" || mosi.Checkpoints[0].Accuracy == nil {
+		t.Errorf("mosi: %+v", mosi)
+	}
+	if got.Datasets["meld"].Metric != "hit_rate" || got.Datasets["meld"].Checkpoints[0].Accuracy != nil {
+		t.Errorf("meld: %+v", got.Datasets["meld"])
+	}
+	skipped := map[string]bool{}
+	for _, s := range got.Skipped {
+		skipped[filepath.Base(s.Dir)] = s.Reason != ""
+	}
+	if !skipped["results-mer2024"] || !skipped["results-ovmerdplus"] || len(got.Skipped) != 2 {
+		t.Errorf("skipped %+v", got.Skipped)
+	}
+}
+
+func TestScoreUnibenchOne(t *testing.T) {
+	data := sharedData(t)
+	pred := filepath.Join(data, "affectgpt-outputs", "AffectGPT", "output", "results-cmumosi")
+	code, out, errOut := run(t, "score", "unibench", "--dataset", "mosi",
+		"--labels", filepath.Join(data, "merbench-labels", "cmumosi-process_label.npz"), "--pred", pred)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "best: checkpoint_000040_loss_0.569  0.8130") {
+		t.Errorf("table:\n%s", out)
+	}
+}
+
+func TestScoreUsageErrors(t *testing.T) {
+	data := sharedData(t)
+	ov := filepath.Join(data, "ovmerd", "check-openset.csv")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"ov without a metric", []string{"score", "ov", "--gt", ov, "--pred", ov}, 2, "give --wheels"},
+		{"ov missing flag", []string{"score", "ov", "--gt", ov}, 1, `"pred" not set`},
+		{"unibench unknown dataset", []string{"score", "unibench", "--dataset", "nope", "--labels", "x", "--pred", "y"}, 2, "unknown dataset"},
+		{"emotion set without wheels", []string{"score", "unibench", "--dataset", "meld", "--labels", "x", "--pred", "y"}, 2, "give --wheels"},
+		{"all without dirs", []string{"score", "unibench", "--all"}, 2, "--labels-dir"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := run(t, tc.args...)
+			if code != tc.code || !strings.Contains(errOut, tc.msg) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, tc.code, tc.msg)
+			}
+		})
+	}
+}
+
+func BenchmarkScoreUnibenchAll(b *testing.B) {
+	data := sharedData(b)
+	args := []string{"score", "unibench", "--all",
+		"--labels-dir", filepath.Join(data, "merbench-labels"),
+		"--outputs-dir", filepath.Join(data, "affectgpt-outputs", "AffectGPT", "output"),
+		"--wheels", filepath.Join(data, "emotion-wheel", "affectgpt2025"), "--json"}
+	for b.Loop() {
+		if code, _, errOut := run(b, args...); code != 0 {
+			b.Fatal(errOut)
+		}
+	}
+}

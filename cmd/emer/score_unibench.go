@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"emer/internal/metric"
+	"emer/internal/unibench"
+	"emer/internal/wheel"
+)
+
+// scoreUnibenchOptions configures `emer score unibench`.
+type scoreUnibenchOptions struct {
+	dataset, labels, pred string // one dataset
+	all                   bool
+	labelsDir, outputsDir string // --all
+	wheels                string
+	json                  bool
+	out, err              io.Writer
+}
+
+func newScoreUnibenchCmd(g *globalOptions) *cobra.Command {
+	opts := scoreUnibenchOptions{out: g.stdout, err: g.stderr}
+	cmd := &cobra.Command{
+		Use:   "unibench (--dataset NAME --labels FILE --pred PATH | --all --labels-dir DIR --outputs-dir DIR) [--wheels DIR] [--json]",
+		Short: "Score MER-UniBench predictions over checkpoints and pick the best",
+		Long: `unibench scores AffectGPT-style predictions on MER-UniBench (Table 2 of
+AffectGPT 2025):
+
+  mer2023, meld, iemocap   hit rate: the ground-truth emotion and the predicted
+                           labels are mapped onto each of the five emotion
+                           wheels (level 1); the share of clips whose emotion
+                           is among the predictions, averaged over wheels.
+                           Needs --wheels.
+  mosi, mosei, sims,       weighted F1 (and accuracy) of the sign of the
+  simsv2                   valence: positive vs not, clips with valence 0
+                           dropped.
+
+--labels is the dataset's MER-UniBench label file (e.g.
+cmumosi-process_label.npz). --pred is one prediction file or a folder of
+checkpoints: the command takes every *-openset.npz (emotion sets) or
+*-openset-sentiment.npz (sentiment sets) below it and reports each and the
+best.
+
+--all scores every results-* folder under --outputs-dir against the label
+files in --labels-dir and prints the Table 2 row; folders without labels
+(MER2024, OV-MERD+) are listed as skipped with the reason.
+
+A prediction file that cannot be read is reported in its checkpoint's entry;
+the others are still scored and the exit status is 1.
+
+Examples:
+  emer score unibench --dataset mosi --labels merbench-labels/cmumosi-process_label.npz \
+      --pred output/results-cmumosi/RUN --json
+  emer score unibench --all --labels-dir merbench-labels --outputs-dir output \
+      --wheels emotion-wheel/affectgpt2025`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runScoreUnibench(cmd.Context(), opts) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.dataset, "dataset", "", "dataset: "+strings.Join(unibench.Names(), "|"))
+	f.StringVar(&opts.labels, "labels", "", "the dataset's MER-UniBench label file (.npz)")
+	f.StringVar(&opts.pred, "pred", "", "prediction file or folder of checkpoint files")
+	f.BoolVar(&opts.all, "all", false, "score every dataset found under --outputs-dir")
+	f.StringVar(&opts.labelsDir, "labels-dir", "", "folder of MER-UniBench label files (with --all)")
+	f.StringVar(&opts.outputsDir, "outputs-dir", "", "folder of results-* output folders (with --all)")
+	f.StringVar(&opts.wheels, "wheels", "", "emotion-wheel folder or wheel_mapping.npz (emotion sets)")
+	f.BoolVar(&opts.json, "json", false, "print one JSON object")
+	return cmd
+}
+
+func runScoreUnibench(ctx context.Context, opts scoreUnibenchOptions) error {
+	if opts.all {
+		if opts.dataset != "" || opts.labels != "" || opts.pred != "" {
+			return usageErrorf("--all takes --labels-dir and --outputs-dir, not --dataset, --labels or --pred")
+		}
+		if opts.labelsDir == "" || opts.outputsDir == "" {
+			return usageErrorf("--all needs --labels-dir and --outputs-dir")
+		}
+		return runUnibenchAll(ctx, opts)
+	}
+	if opts.dataset == "" || opts.labels == "" || opts.pred == "" {
+		return usageErrorf("give --dataset, --labels and --pred (or --all)")
+	}
+	d, err := unibench.Lookup(opts.dataset)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if d.Kind == unibench.Emotion && opts.wheels == "" {
+		return usageErrorf("%s is scored through the emotion wheels: give --wheels (e.g. emotion-wheel/affectgpt2025)", d.Title)
+	}
+	var x *wheel.Lexicon
+	if d.Kind == unibench.Emotion {
+		if x, err = openWheels(opts.wheels); err != nil {
+			return err
+		}
+	}
+	lab, err := unibench.ReadLabels(d, opts.labels)
+	if err != nil {
+		return err
+	}
+	cps, err := unibench.FindCheckpoints(d, opts.pred)
+	if err != nil {
+		return err
+	}
+	r, err := unibench.Score(ctx, d, lab, x, cps)
+	if err != nil {
+		return err
+	}
+	printWarnings(opts.err, r.Warnings)
+	if opts.json {
+		err = writeJSON(opts.out, r)
+	} else {
+		err = printCheckpoints(opts.out, d, r)
+	}
+	if err != nil {
+		return err
+	}
+	return checkpointFailures(opts.err, []*unibench.Result{r})
+}
+
+// checkpointFailures reports unreadable checkpoints on stderr and returns
+// errPartial when there are any.
+func checkpointFailures(w io.Writer, rs []*unibench.Result) error {
+	n, total := 0, 0
+	for _, r := range rs {
+		for _, c := range r.Checkpoints {
+			total++
+			if c.Error != "" {
+				n++
+				fmt.Fprintf(w, "error: %s %s: %s\n", r.Dataset, c.Name, c.Error)
+			}
+		}
+	}
+	if n > 0 {
+		return fmt.Errorf("%d of %d checkpoints could not be scored: %w", n, total, errPartial)
+	}
+	return nil
+}
+
+func printCheckpoints(w io.Writer, d unibench.Dataset, r *unibench.Result) error {
+	tw := newTable(w)
+	if d.Kind == unibench.Sentiment {
+		fmt.Fprintf(tw, "%s checkpoint\t%s\taccuracy\tsamples\n", d.Title, r.Metric)
+	} else {
+		fmt.Fprintf(tw, "%s checkpoint\t%s\tsamples\n", d.Title, r.Metric)
+	}
+	for _, c := range r.Checkpoints {
+		mark := ""
+		if r.Best != nil && c.Name == r.Best.Name {
+			mark = " *"
+		}
+		switch {
+		case c.Error != "":
+			fmt.Fprintf(tw, "%s\tfailed\t\t\n", c.Name)
+		case c.Accuracy != nil:
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.Name+mark, f4(*c.Score), f4(*c.Accuracy), c.Samples)
+		default:
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", c.Name+mark, f4(*c.Score), c.Samples)
+		}
+	}
+	if r.Best != nil {
+		fmt.Fprintf(tw, "best: %s\t%s\t\n", r.Best.Name, f4(r.Best.Score))
+	}
+	return tw.Flush()
+}
+
+// skipped is an output folder --all did not score, with the reason.
+type skipped struct {
+	Dir    string `json:"dir"`
+	Reason string `json:"reason"`
+}
+
+// allJSON is the --all contract.
+type allJSON struct {
+	Datasets map[string]*unibench.Result `json:"datasets"`
+	Mean     *float64                    `json:"mean"`
+	Skipped  []skipped                   `json:"skipped"`
+}
+
+// unibenchJob is one dataset found under --outputs-dir.
+type unibenchJob struct {
+	d     unibench.Dataset
+	dir   string
+	lab   *unibench.Labels
+	cps   []unibench.Checkpoint
+	res   *unibench.Result
+	err   error
+	order int
+}
+
+func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
+	entries, err := os.ReadDir(opts.outputsDir)
+	if err != nil {
+		return err
+	}
+	out := allJSON{Datasets: map[string]*unibench.Result{}, Skipped: []skipped{}}
+	var jobs []*unibenchJob
+	needWheels := false
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(opts.outputsDir, e.Name())
+		d, why := unibench.ForOutputs(e.Name())
+		if why != "" {
+			out.Skipped = append(out.Skipped, skipped{dir, why})
+			continue
+		}
+		labels := filepath.Join(opts.labelsDir, d.LabelFile)
+		if _, err := os.Stat(labels); err != nil {
+			out.Skipped = append(out.Skipped, skipped{dir, fmt.Sprintf("no label file %s in %s", d.LabelFile, opts.labelsDir)})
+			continue
+		}
+		cps, err := unibench.FindCheckpoints(d, dir)
+		if err != nil {
+			out.Skipped = append(out.Skipped, skipped{dir, err.Error()})
+			continue
+		}
+		needWheels = needWheels || d.Kind == unibench.Emotion
+		jobs = append(jobs, &unibenchJob{d: d, dir: dir, cps: cps, order: indexOf(d)})
+	}
+	if needWheels && opts.wheels == "" {
+		return usageErrorf("the emotion sets (MER2023, MELD, IEMOCAP) are scored through the emotion wheels: give --wheels")
+	}
+	sort.Slice(jobs, func(i, j int) bool { return jobs[i].order < jobs[j].order })
+
+	// The wheels load while the sentiment sets are scored.
+	var (
+		lex     *wheel.Lexicon
+		lexErr  error
+		lexOnce sync.WaitGroup
+	)
+	if needWheels {
+		lexOnce.Add(1)
+		go func() {
+			defer lexOnce.Done()
+			lex, lexErr = openWheels(opts.wheels)
+		}()
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if j.lab, j.err = unibench.ReadLabels(j.d, filepath.Join(opts.labelsDir, j.d.LabelFile)); j.err != nil {
+				return
+			}
+			var x *wheel.Lexicon
+			if j.d.Kind == unibench.Emotion {
+				lexOnce.Wait()
+				if lexErr != nil {
+					j.err = lexErr
+					return
+				}
+				x = lex
+			}
+			j.res, j.err = unibench.Score(ctx, j.d, j.lab, x, j.cps)
+		}()
+	}
+	wg.Wait()
+	if lexErr != nil {
+		return lexErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	var results []*unibench.Result
+	var bests []float64
+	var failed []error
+	for _, j := range jobs {
+		if j.err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", j.d.Name, j.err))
+			out.Skipped = append(out.Skipped, skipped{j.dir, j.err.Error()})
+			continue
+		}
+		out.Datasets[j.d.Name] = j.res
+		results = append(results, j.res)
+		if j.res.Best != nil {
+			bests = append(bests, j.res.Best.Score)
+		}
+		for _, w := range j.res.Warnings {
+			fmt.Fprintf(opts.err, "warning: %s: %s\n", j.d.Name, w)
+		}
+	}
+	if len(bests) > 0 {
+		m := metric.Mean(bests)
+		out.Mean = &m
+	}
+	if opts.json {
+		err = writeJSON(opts.out, out)
+	} else {
+		err = printTable2(opts.out, jobs, out)
+	}
+	if err != nil {
+		return err
+	}
+	for _, f := range failed {
+		fmt.Fprintf(opts.err, "error: %v\n", f)
+	}
+	if err := checkpointFailures(opts.err, results); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d datasets could not be scored: %w", len(failed), errPartial)
+	}
+	if len(jobs) == 0 {
+		return errors.New("no MER-UniBench output folder with labels found under " + opts.outputsDir)
+	}
+	return nil
+}
+
+func indexOf(d unibench.Dataset) int {
+	for i, x := range unibench.Datasets {
+		if x.Name == d.Name {
+			return i
+		}
+	}
+	return len(unibench.Datasets)
+}
+
+// printTable2 prints one line per dataset (best checkpoint) and the mean,
+// then the Table 2 row and what was skipped.
+func printTable2(w io.Writer, jobs []*unibenchJob, out allJSON) error {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "dataset\tmetric\tbest\tcheckpoint\tcheckpoints\n")
+	var head, row []string
+	for _, j := range jobs {
+		r, ok := out.Datasets[j.d.Name]
+		if !ok || r.Best == nil {
+			fmt.Fprintf(tw, "%s\t%s\tfailed\t\t\n", j.d.Title, j.d.Metric())
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", j.d.Title, r.Metric, f4(r.Best.Score), r.Best.Name, len(r.Checkpoints))
+		head = append(head, j.d.Title)
+		row = append(row, f4(r.Best.Score))
+	}
+	if out.Mean != nil {
+		fmt.Fprintf(tw, "mean\t\t%s\t\t\n", f4(*out.Mean))
+		head = append(head, "mean")
+		row = append(row, f4(*out.Mean))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(row) > 0 {
+		fmt.Fprintln(w)
+		tw = newTable(w)
+		fmt.Fprintln(tw, strings.Join(head, "\t"))
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, s := range out.Skipped {
+		fmt.Fprintf(w, "skipped %s: %s\n", s.Dir, s.Reason)
+	}
+	return nil
+}
