@@ -44,6 +44,13 @@ func Audio(ctx context.Context, path string) (*PCM, error) {
 	if err != nil {
 		return nil, err
 	}
+	return info.DecodeAudio(ctx)
+}
+
+// DecodeAudio is Audio for a file already probed, sparing a second
+// ffprobe run.
+func (info *Info) DecodeAudio(ctx context.Context) (*PCM, error) {
+	path := info.Path
 	if !info.HasAudio {
 		return nil, fmt.Errorf("audio %s: %w: the file has no audio stream", path, ErrNoStream)
 	}

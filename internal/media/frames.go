@@ -45,6 +45,13 @@ func Frames(ctx context.Context, path string, opts FrameOptions, fn func(Frame) 
 	if err != nil {
 		return err
 	}
+	return info.DecodeFrames(ctx, opts, fn)
+}
+
+// DecodeFrames is Frames for a file already probed, sparing a second
+// ffprobe run.
+func (info *Info) DecodeFrames(ctx context.Context, opts FrameOptions, fn func(Frame) error) error {
+	path := info.Path
 	if !info.HasVideo {
 		return fmt.Errorf("frames %s: %w: the file has no video stream", path, ErrNoStream)
 	}

@@ -468,11 +468,15 @@ func BenchmarkFrames(b *testing.B) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("%v: %s", err, out)
 	}
+	info, err := Probe(context.Background(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, rate := range []float64{2, 25} {
 		b.Run(fmt.Sprintf("%gfps", rate), func(b *testing.B) {
 			frames := 0
 			for b.Loop() {
-				err := Frames(context.Background(), path, FrameOptions{Rate: rate}, func(f Frame) error {
+				err := info.DecodeFrames(context.Background(), FrameOptions{Rate: rate}, func(f Frame) error {
 					frames++
 					return nil
 				})
@@ -483,5 +487,35 @@ func BenchmarkFrames(b *testing.B) {
 			b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "frames/s")
 			b.ReportMetric(10*float64(b.N)/b.Elapsed().Seconds(), "x_realtime")
 		})
+	}
+	// ffmpeg decoding the clip alone, writing nothing: the floor.
+	b.Run("ffmpeg-decode-only", func(b *testing.B) {
+		for b.Loop() {
+			if out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput(); err != nil {
+				b.Fatalf("%v: %s", err, out)
+			}
+		}
+		b.ReportMetric(10*float64(b.N)/b.Elapsed().Seconds(), "x_realtime")
+	})
+}
+
+func TestProbedInfoDecodes(t *testing.T) {
+	ctx := context.Background()
+	info, err := Probe(ctx, clip(t, "good.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := info.DecodeFrames(ctx, FrameOptions{Count: 2}, func(Frame) error { n++; return nil }); err != nil || n != 2 {
+		t.Errorf("DecodeFrames: %d frames, %v; want 2", n, err)
+	}
+	if pcm, err := info.DecodeAudio(ctx); err != nil || math.Abs(pcm.Duration()-2) > 0.1 {
+		t.Errorf("DecodeAudio: %v", err)
+	}
+	if subs, err := info.DecodeSubtitles(ctx); err != nil || len(subs.Cues) != 2 {
+		t.Errorf("DecodeSubtitles: %+v, %v", subs, err)
+	}
+	if subs, err := info.FindSubtitles(ctx); err != nil || subs.Source != SourceFile {
+		t.Errorf("FindSubtitles: %+v, %v; want the sidecar", subs, err)
 	}
 }

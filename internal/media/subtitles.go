@@ -75,6 +75,12 @@ func EmbeddedSubtitles(ctx context.Context, clip string) (*Subtitles, error) {
 	if err != nil {
 		return nil, err
 	}
+	return info.DecodeSubtitles(ctx)
+}
+
+// DecodeSubtitles is EmbeddedSubtitles for a file already probed.
+func (info *Info) DecodeSubtitles(ctx context.Context) (*Subtitles, error) {
+	clip := info.Path
 	if !info.HasSubtitle {
 		return nil, fmt.Errorf("subtitles %s: %w: the file has no subtitle track", clip, ErrNoStream)
 	}
@@ -102,13 +108,28 @@ func EmbeddedSubtitles(ctx context.Context, clip string) (*Subtitles, error) {
 // then an embedded text track. When there are none the error wraps
 // ErrNoStream.
 func FindSubtitles(ctx context.Context, clip string) (*Subtitles, error) {
+	return findSubtitles(ctx, clip, nil)
+}
+
+// FindSubtitles is the package's FindSubtitles for a file already probed.
+func (info *Info) FindSubtitles(ctx context.Context) (*Subtitles, error) {
+	return findSubtitles(ctx, info.Path, info)
+}
+
+func findSubtitles(ctx context.Context, clip string, info *Info) (*Subtitles, error) {
 	base := strings.TrimSuffix(clip, filepath.Ext(clip))
 	for _, ext := range []string{".srt", ".vtt", ".SRT", ".VTT"} {
 		if st, err := os.Stat(base + ext); err == nil && !st.IsDir() {
 			return ReadSubtitleFile(base + ext)
 		}
 	}
-	subs, err := EmbeddedSubtitles(ctx, clip)
+	var subs *Subtitles
+	var err error
+	if info != nil {
+		subs, err = info.DecodeSubtitles(ctx)
+	} else {
+		subs, err = EmbeddedSubtitles(ctx, clip)
+	}
 	if err != nil {
 		if errors.Is(err, ErrNoStream) {
 			return nil, fmt.Errorf("subtitles %s: %w: no sidecar .srt/.vtt and no subtitle track", clip, ErrNoStream)
