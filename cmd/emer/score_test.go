@@ -190,3 +190,88 @@ func BenchmarkScoreUnibenchAll(b *testing.B) {
 		}
 	}
 }
+
+// Every bad prediction file gives a precise error (exit 1) or a counted
+// warning (exit 0 with the warning on stderr).
+func TestScoreBadInput(t *testing.T) {
+	wheels := sharedData(t, "emotion-wheel", "affectgpt2025")
+	dir := filepath.Join("testdata", "score")
+	gt := filepath.Join(dir, "gt.good.csv")
+	want := map[string]struct {
+		code int
+		msg  string
+	}{
+		"missing-column.bad.csv":   {1, `missing-column.bad.csv:1: missing column "openset"`},
+		"duplicate-name.bad.csv":   {1, `duplicate-name.bad.csv:3: duplicate name "s1" (first on line 2)`},
+		"truncated.bad.npz":        {1, "truncated.bad.npz: not a readable .npz archive (truncated or not a zip file)"},
+		"forbidden-global.bad.npz": {1, "member filenames.npy: object array: forbidden pickle global os.system"},
+		"malformed-labels.bad.csv": {0, "warning: 2 malformed label lists, read leniently as the reference does (e.g. malformed-labels.bad.csv: s1:"},
+		"extra-sample.bad.csv":     {0, "warning: 1 predicted samples not in the ground truth, ignored (e.g. s9)"},
+		"missing-sample.bad.csv":   {0, "warning: 1 samples without a prediction, scored as empty predictions (e.g. s2)"},
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.bad.*"))
+	if len(files) != len(want) {
+		t.Errorf("%d bad files, want %d", len(files), len(want))
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			w, ok := want[name]
+			if !ok {
+				t.Fatalf("no expectation for %s", name)
+			}
+			code, out, errOut := run(t, "score", "ov", "--gt", gt, "--pred", f, "--wheels", wheels, "--json")
+			if code != w.code || !strings.Contains(errOut, w.msg) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errOut, w.code, w.msg)
+			}
+			if w.code == 0 && !strings.Contains(out, `"warnings": [`) {
+				t.Errorf("JSON does not carry the warnings: %s", out)
+			}
+		})
+	}
+	// The good pair scores without warnings.
+	code, _, errOut := run(t, "score", "ov", "--gt", gt, "--pred", filepath.Join(dir, "pred.good.csv"), "--wheels", wheels)
+	if code != 0 || errOut != "" {
+		t.Errorf("good files: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// A checkpoint folder with one unreadable file: the others are scored, the
+// failure is reported, and the exit status is 1.
+func TestScoreUnibenchBadCheckpoint(t *testing.T) {
+	data := sharedData(t)
+	src := filepath.Join(data, "affectgpt-outputs", "AffectGPT", "output", "results-cmumosi")
+	dir := t.TempDir()
+	files, _ := filepath.Glob(filepath.Join(src, "*", "checkpoint_00003*-openset-sentiment.npz"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644)
+	}
+	bad, _ := os.ReadFile(filepath.Join("testdata", "score", "truncated.bad.npz"))
+	os.WriteFile(filepath.Join(dir, "checkpoint_000099_loss_0.1-openset-sentiment.npz"), bad, 0o644)
+	code, out, errOut := run(t, "score", "unibench", "--dataset", "mosi",
+		"--labels", filepath.Join(data, "merbench-labels", "cmumosi-process_label.npz"), "--pred", dir, "--json")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if !strings.Contains(errOut, "1 of 3 checkpoints could not be scored") || !strings.Contains(errOut, "checkpoint_000099_loss_0.1: ") {
+		t.Errorf("stderr %q", errOut)
+	}
+	var got struct {
+		Checkpoints []struct {
+			Name  string   `json:"name"`
+			Score *float64 `json:"score"`
+			Error string   `json:"error"`
+		} `json:"checkpoints"`
+		Best struct{ Name string } `json:"best"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Checkpoints) != 3 || got.Checkpoints[2].Score != nil || got.Checkpoints[2].Error == "" || got.Checkpoints[0].Score == nil {
+		t.Errorf("checkpoints %+v", got.Checkpoints)
+	}
+}
