@@ -268,13 +268,12 @@ func TestReleasedPredictions(t *testing.T) {
 			}
 			continue
 		}
-		a, err := arc.Get("name2reason")
+		m, err := arc.StringDict("name2reason")
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, _ := a.Item()
-		if m, ok := v.(map[string]any); !ok || len(m) != 411 {
-			t.Fatalf("name2reason is %s", TypeName(v))
+		if len(m) != 411 || !strings.HasPrefix(m["sample_00004188"], "The character's emotional state is") {
+			t.Fatalf("name2reason has %d entries; sample_00004188: %q", len(m), m["sample_00004188"])
 		}
 	}
 }

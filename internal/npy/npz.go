@@ -100,3 +100,29 @@ func readMember(f *zip.File) (*Array, error) {
 	}
 	return Decode(b.Bytes())
 }
+
+// StringDict returns a 0-d object array holding a dict of strings, such as
+// AffectGPT's name2reason, as a Go map.
+func (a *Archive) StringDict(name string) (map[string]string, error) {
+	arr, err := a.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	v, err := arr.Item()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", a.Path, name, err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s is %s, want a dict", a.Path, name, TypeName(v))
+	}
+	out := make(map[string]string, len(m))
+	for k, e := range m {
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: %s[%q] is %s, want str", a.Path, name, k, TypeName(e))
+		}
+		out[k] = s
+	}
+	return out, nil
+}

@@ -98,3 +98,36 @@ func TestAlignWarnings(t *testing.T) {
 		}
 	}
 }
+
+// Every OV-MER baseline output (10 models x 3 subtitle settings) reads and
+// scores against the OV-MERD ground truth.
+func TestOVMERBaselines(t *testing.T) {
+	root := shared(t, "affectgpt-outputs", "OV-MER", "output", "results-ovmerd")
+	x, err := wheel.Load(shared(t, "emotion-wheel", "affectgpt2025"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gt, err := Read(filepath.Join(shared(t, "ovmerd"), "check-openset.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "*", "*-openset.npz"))
+	if len(files) != 30 {
+		t.Errorf("%d baseline files, want 30", len(files))
+	}
+	for _, f := range files {
+		pred, err := Read(f)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		var w Warnings
+		tab := Score(x, Align(gt, pred, &w))
+		if w.Count("") > 0 {
+			t.Logf("%s: %q", filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), w.Messages())
+		}
+		if tab.MAvg <= 0 || tab.MAvg >= 1 || w.Count(WarnMissingPred) > 0 {
+			t.Errorf("%s: m_avg %v, warnings %q", f, tab.MAvg, w.Messages())
+		}
+	}
+}

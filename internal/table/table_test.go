@@ -93,3 +93,33 @@ func TestSharedFiles(t *testing.T) {
 		t.Errorf("sample_00000648 = %+v, %v", r.Get("emotions"), ok)
 	}
 }
+
+// Every CSV of the released data reads without error.
+func TestSharedCSVs(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "shared", "data")
+	if _, err := os.Stat(root); err != nil {
+		t.Skipf("shared data not found at %s: %v", root, err)
+	}
+	var n int
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(p) != ".csv" {
+			return err
+		}
+		n++
+		tab, err := ReadFile(p)
+		if err != nil {
+			t.Errorf("%v", err)
+			return nil
+		}
+		if len(tab.Rows) == 0 {
+			t.Errorf("%s: no rows", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 10 {
+		t.Errorf("found %d CSV files, want the released ones (>= 10)", n)
+	}
+}
