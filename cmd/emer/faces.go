@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -118,48 +119,82 @@ func runFaces(ctx context.Context, opts facesOptions) error {
 	if err != nil {
 		return err
 	}
+	// Images are analysed on all cores, a few at a time, and written in
+	// argument order as soon as each one's turn comes.
+	workers := runtime.GOMAXPROCS(0)
+	results := make([]chan imageJSON, len(opts.images))
+	for i := range results {
+		results[i] = make(chan imageJSON, 1)
+	}
+	sem := make(chan struct{}, workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for i, path := range opts.images {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] <- imageJSON{Image: path, Error: ctx.Err().Error()}
+				continue
+			}
+			go func() {
+				defer func() { <-sem }()
+				results[i] <- analyzeImage(ctx, an, path)
+			}()
+		}
+	}()
 	enc := json.NewEncoder(opts.out)
 	failed := 0
-	for _, path := range opts.images {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		res := imageJSON{Image: path, Faces: []faceJSON{}}
-		img, err := face.DecodeFile(path)
-		var faces []face.Face
-		if err == nil {
-			res.Width, res.Height = img.W, img.H
-			if faces, err = an.Faces(img); err != nil {
-				err = fmt.Errorf("%s: %w", path, err)
-			}
-		}
-		if err != nil {
+	for _, ch := range results {
+		res := <-ch
+		if res.Error != "" {
 			failed++
-			res.Error = err.Error()
-			fmt.Fprintf(opts.errOut, "emer faces: %v\n", err)
-		}
-		for _, f := range faces {
-			fj := faceJSON{
-				Box:         [4]float64{round(f.Box.X, 2), round(f.Box.Y, 2), round(f.Box.W, 2), round(f.Box.H, 2)},
-				Score:       round(f.Score, 6),
-				Expressions: newExpressionsJSON(f.Expressions),
-			}
-			res.Faces = append(res.Faces, fj)
+			fmt.Fprintf(opts.errOut, "emer faces: %s\n", res.Error)
 		}
 		if opts.json {
 			if err := enc.Encode(res); err != nil {
 				return err
 			}
-			continue
-		}
-		if res.Error == "" {
+		} else if res.Error == "" {
 			writeFacesTable(opts.out, res)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d images failed: %w", failed, len(opts.images), errPartial)
 	}
 	return nil
+}
+
+// analyzeImage decodes one image and reads its faces; a failure is
+// recorded in the result's Error, which names the file.
+func analyzeImage(ctx context.Context, an *face.Analyzer, path string) imageJSON {
+	res := imageJSON{Image: path, Faces: []faceJSON{}}
+	if err := ctx.Err(); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	img, err := face.DecodeFile(path)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	res.Width, res.Height = img.W, img.H
+	faces, err := an.Faces(img)
+	if err != nil {
+		res.Error = fmt.Sprintf("%s: %v", path, err)
+		return res
+	}
+	for _, f := range faces {
+		res.Faces = append(res.Faces, faceJSON{
+			Box:         [4]float64{round(f.Box.X, 2), round(f.Box.Y, 2), round(f.Box.W, 2), round(f.Box.H, 2)},
+			Score:       round(f.Score, 6),
+			Expressions: newExpressionsJSON(f.Expressions),
+		})
+	}
+	return res
 }
 
 // writeFacesTable prints one image's faces for a person to read.

@@ -17,8 +17,9 @@ type RGB struct {
 	Pix  []byte // len W*H*3
 }
 
-// maxPixels bounds the images DecodeFile accepts (a 16K × 16K frame).
-const maxPixels = 16384 * 16384
+// maxPixels bounds the images DecodeFile accepts: 8192×8192, room for an
+// 8K (7680×4320) frame, at most 256 MB while decoding.
+const maxPixels = 8192 * 8192
 
 // DecodeFile reads a JPEG or PNG file into RGB. Alpha is dropped.
 func DecodeFile(path string) (*RGB, error) {

@@ -109,3 +109,81 @@ func TestCropsMatchTFJS(t *testing.T) {
 		t.Errorf("median crop difference %.2f levels, want ≤ 2", med)
 	}
 }
+
+func TestDegenerateImages(t *testing.T) {
+	det, expr := nets(t)
+	a := &Analyzer{Detector: det, Expressions: expr}
+	for _, sz := range [][2]int{{1, 1}, {3, 2000}, {2000, 3}, {31, 33}} {
+		img := &RGB{W: sz[0], H: sz[1], Pix: make([]byte, sz[0]*sz[1]*3)}
+		for i := range img.Pix {
+			img.Pix[i] = byte(i * 7)
+		}
+		faces, err := a.Faces(img)
+		if err != nil || len(faces) != 0 {
+			t.Errorf("%dx%d: %d faces, %v; want none", sz[0], sz[1], len(faces), err)
+		}
+	}
+	if _, err := a.Faces(&RGB{W: 10, H: 10, Pix: make([]byte, 10)}); err == nil {
+		t.Error("an RGB image with too few bytes was accepted")
+	}
+	if _, err := det.Detect(&RGB{W: 4, H: 4, Pix: make([]byte, 48)}, Options{InputSize: 100}); err == nil {
+		t.Error("input size 100 was accepted")
+	}
+	// A box partly or wholly outside the image.
+	img := &RGB{W: 50, H: 40, Pix: make([]byte, 50*40*3)}
+	if _, ok := ExpressionInput(img, Box{X: 60, Y: 0, W: 10, H: 10}); ok {
+		t.Error("a box outside the image gave a crop")
+	}
+	if in, ok := ExpressionInput(img, Box{X: -5, Y: -5, W: 30, H: 20}); !ok || len(in) != 112*112*3 {
+		t.Error("a box overlapping the corner gave no crop")
+	}
+}
+
+func TestFaceRegion(t *testing.T) {
+	tests := []struct {
+		b    Box
+		want region
+		ok   bool
+	}{
+		{Box{10.7, 20.2, 30.9, 40.5}, region{10, 20, 30, 40}, true},
+		{Box{-3.5, -1, 20, 20}, region{0, 0, 16, 19}, true},
+		{Box{90, 90, 50, 50}, region{90, 90, 10, 10}, true},
+		{Box{100, 0, 5, 5}, region{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := faceRegion(tt.b, 100, 100)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("faceRegion(%+v) = %+v, %v; want %+v, %v", tt.b, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestSquareResizePadding(t *testing.T) {
+	// A 4×2 white image padded centred to 4×4 then kept at 4×4: one black
+	// row above and below.
+	img := &RGB{W: 4, H: 2, Pix: make([]byte, 4*2*3)}
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	got := squareResize(img, region{0, 0, 4, 2}, 4, true)
+	for y := 0; y < 4; y++ {
+		want := float32(255)
+		if y == 0 || y == 3 {
+			want = 0
+		}
+		if v := got[y*4*3]; v != want {
+			t.Errorf("centred row %d: %g, want %g", y, v, want)
+		}
+	}
+	// Bottom padding only for the detector.
+	got = squareResize(img, region{0, 0, 4, 2}, 4, false)
+	for y := 0; y < 4; y++ {
+		want := float32(255)
+		if y >= 2 {
+			want = 0
+		}
+		if v := got[y*4*3]; v != want {
+			t.Errorf("bottom-padded row %d: %g, want %g", y, v, want)
+		}
+	}
+}
