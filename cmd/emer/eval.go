@@ -305,9 +305,10 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	}
 
 	// Workers outnumber the request slots so that the slots stay busy while
-	// some items wait on a step shared with another item.
+	// items read or write the store, or wait on a step shared with another
+	// item.
 	grp, gctx := errgroup.WithContext(ctx)
-	grp.SetLimit(4 * cfg.Concurrency)
+	grp.SetLimit(8 * cfg.Concurrency)
 	var mu sync.Mutex // orders the store write and the line append of a result
 	for _, it := range todo {
 		if gctx.Err() != nil {
