@@ -1,0 +1,165 @@
+package cues
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"emer/internal/media"
+	"emer/internal/textcue"
+	"emer/internal/voice"
+)
+
+// DefaultFPS is the rate at which video frames are analysed by default: two
+// frames a second follow expression changes at the pace of speech while
+// keeping analysis well under the cost of decoding the video.
+const DefaultFPS = 2.0
+
+// Options choose what Analyze reads.
+type Options struct {
+	// Subtitle is the subtitle text itself; it takes precedence over
+	// SubtitleFile and over subtitles found with the clip.
+	Subtitle string
+	// SubtitleFile is an .srt or .vtt file; when both it and Subtitle are
+	// empty, a sidecar file or an embedded text track is looked for.
+	SubtitleFile string
+	// FPS is the number of video frames analysed per second (DefaultFPS
+	// when 0).
+	FPS float64
+	// ModelsDir is the face model directory; empty means models.Dir().
+	ModelsDir string
+}
+
+// Cues are the measured cues of one clip.
+type Cues struct {
+	Clip     string   `json:"clip"`
+	Duration float64  `json:"duration_s"`
+	Visual   Visual   `json:"visual"`
+	Audio    Audio    `json:"audio"`
+	Text     Text     `json:"text"`
+	Warnings []string `json:"warnings"`
+}
+
+// Audio is the voice part: the prosody measures of voice.Report, present
+// when the clip has an audio stream that could be decoded.
+type Audio struct {
+	Present bool   `json:"present"`
+	Reason  string `json:"reason,omitempty"`
+	*voice.Report
+}
+
+// Text is the subtitle part.
+type Text struct {
+	Present  bool        `json:"present"`
+	Reason   string      `json:"reason,omitempty"`
+	Source   string      `json:"source,omitempty"` // text, file or embedded
+	Subtitle string      `json:"subtitle"`
+	Cues     []media.Cue `json:"cues,omitempty"`
+	*textcue.Result
+}
+
+// Analyze measures the cues of clip. It fails only when the clip cannot be
+// read as media at all (or ffmpeg is missing, or a given subtitle file
+// cannot be read); a missing part is reported in its place.
+func Analyze(ctx context.Context, clip string, opts Options) (*Cues, error) {
+	if opts.FPS < 0 {
+		return nil, fmt.Errorf("frame rate %g is negative", opts.FPS)
+	}
+	if opts.FPS == 0 {
+		opts.FPS = DefaultFPS
+	}
+	info, err := media.Probe(ctx, clip)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cues{Clip: clip, Duration: info.Duration, Warnings: []string{}}
+
+	// Subtitles first: a bad --subtitle-file is the caller's error.
+	subs, subErr := subtitles(ctx, clip, opts)
+	if subErr != nil && !errors.Is(subErr, media.ErrNoStream) {
+		return nil, subErr
+	}
+
+	var wg sync.WaitGroup
+	var vis Visual
+	var visWarn []string
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		vis, visWarn = analyzeVisual(ctx, clip, info, opts)
+	}()
+	var aud Audio
+	var audWarn []string
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		aud, audWarn = analyzeAudio(ctx, clip, info)
+	}()
+	c.Text = analyzeText(subs, subErr)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.Visual, c.Audio = vis, aud
+	c.Warnings = append(c.Warnings, visWarn...)
+	c.Warnings = append(c.Warnings, audWarn...)
+	if !c.Text.Present {
+		c.Warnings = append(c.Warnings, "text: "+c.Text.Reason)
+	}
+	return c, nil
+}
+
+func subtitles(ctx context.Context, clip string, opts Options) (*media.Subtitles, error) {
+	switch {
+	case strings.TrimSpace(opts.Subtitle) != "":
+		return media.TextSubtitles(opts.Subtitle), nil
+	case opts.SubtitleFile != "":
+		s, err := media.ReadSubtitleFile(opts.SubtitleFile)
+		if err != nil {
+			return nil, fmt.Errorf("subtitle file: %w", err)
+		}
+		return s, nil
+	}
+	return media.FindSubtitles(ctx, clip)
+}
+
+func analyzeText(subs *media.Subtitles, err error) Text {
+	if err != nil {
+		return Text{Reason: "no subtitles: none given, no sidecar .srt/.vtt file and no text track in the clip"}
+	}
+	t := Text{Source: subs.Source, Subtitle: subs.Text(), Cues: subs.Cues}
+	if strings.TrimSpace(t.Subtitle) == "" {
+		t.Reason = "the subtitles hold no text"
+		return t
+	}
+	segs := make([]textcue.Segment, len(subs.Cues))
+	for i, c := range subs.Cues {
+		segs[i] = textcue.Segment{Text: c.Text}
+	}
+	r := textcue.DefaultLexicon().Analyze(segs...)
+	t.Present, t.Result = true, &r
+	return t
+}
+
+func analyzeAudio(ctx context.Context, clip string, info *media.Info) (Audio, []string) {
+	if !info.HasAudio {
+		return Audio{Reason: "the clip has no audio stream"}, []string{"audio: the clip has no audio stream"}
+	}
+	pcm, err := media.Audio(ctx, clip)
+	if err != nil {
+		reason := "the audio could not be decoded: " + err.Error()
+		return Audio{Reason: reason}, []string{"audio: " + reason}
+	}
+	r := voice.Analyze(voice.Audio{Samples: pcm.Samples, Rate: pcm.SampleRate}, voice.DefaultConfig())
+	a := Audio{Present: true, Report: &r}
+	var warn []string
+	switch {
+	case r.Duration < 0.05:
+		warn = append(warn, fmt.Sprintf("audio: only %.2f s of audio, too short to measure the voice", r.Duration))
+	case r.F0 == nil:
+		warn = append(warn, "audio: no voiced speech found (silent or unvoiced audio)")
+	}
+	return a, warn
+}

@@ -1,0 +1,313 @@
+package cues
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"emer/internal/media"
+	"emer/internal/models"
+)
+
+const mediaDir = "../../../shared/reference/media"
+
+func shared(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(mediaDir, name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared reference media not available (%v)", err)
+	}
+	return p
+}
+
+func needFFmpeg(t testing.TB) {
+	t.Helper()
+	for _, bin := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s not installed (apt-get install ffmpeg)", bin)
+		}
+	}
+}
+
+// modelsInstalled reports whether the face models are there; tests of the
+// visual part check what they can without them.
+func modelsInstalled(t testing.TB) bool {
+	t.Helper()
+	dir, err := models.Dir()
+	if err != nil {
+		return false
+	}
+	for _, s := range models.Check(dir) {
+		if !s.Verified {
+			return false
+		}
+	}
+	return true
+}
+
+// build runs ffmpeg to make a test clip named name in a temporary folder.
+func build(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	needFFmpeg(t)
+	out := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("ffmpeg", append(append([]string{"-nostdin", "-v", "error", "-y"}, args...), out)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", args, err, b)
+	}
+	return out
+}
+
+func hasWarning(c *Cues, part string) bool {
+	for _, w := range c.Warnings {
+		if strings.HasPrefix(w, part+": ") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestReferenceClip(t *testing.T) {
+	needFFmpeg(t)
+	c, err := Analyze(context.Background(), shared(t, "clip.mp4"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Duration < 7 || c.Duration > 8 {
+		t.Errorf("duration %.2f s, want about 7.4", c.Duration)
+	}
+	if !c.Audio.Present || c.Audio.F0 == nil {
+		t.Fatalf("no speech measured: %+v", c.Audio)
+	}
+	if d := c.Audio.F0.Mean/100.6 - 1; d > 0.1 || d < -0.1 {
+		t.Errorf("F0 mean %.1f Hz, want about 100.6", c.Audio.F0.Mean)
+	}
+	if !c.Text.Present || c.Text.Source != media.SourceEmbedded {
+		t.Fatalf("text part: %+v", c.Text)
+	}
+	happy := false
+	for _, w := range c.Text.EmotionWords {
+		happy = happy || (w.Word == "happy" && w.Category == "happy" && !w.Negated)
+	}
+	if !happy {
+		t.Errorf("no 'happy' among %+v", c.Text.EmotionWords)
+	}
+	wantFrames := 14 // 7.4 s at 2 frames a second
+	if c.Visual.FramesAnalyzed < wantFrames || c.Visual.FramesAnalyzed > wantFrames+2 {
+		t.Errorf("%d frames analysed, want about %d", c.Visual.FramesAnalyzed, wantFrames)
+	}
+	if !modelsInstalled(t) {
+		if c.Visual.Present || !hasWarning(c, "visual") {
+			t.Errorf("without models the visual part should be absent with a warning: %+v", c.Visual)
+		}
+		t.Skip("face models not installed (emer models install): visual part not checked")
+	}
+	v := c.Visual
+	if !v.Present || len(v.Faces) < 5*v.FramesAnalyzed/2 || v.MainTrack == 0 || len(v.Summary) == 0 {
+		t.Errorf("visual part: present %v, %d faces in %d frames, main track %d, summary %+v",
+			v.Present, len(v.Faces), v.FramesAnalyzed, v.MainTrack, v.Summary)
+	}
+	for _, f := range v.Faces {
+		if f.Track == 0 || len(f.Expressions) != 7 || f.Box[2] <= 0 {
+			t.Fatalf("bad face %+v", f)
+		}
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings on the reference clip: %q", c.Warnings)
+	}
+}
+
+func TestPartsAbsent(t *testing.T) {
+	needFFmpeg(t)
+	jpg, wav := shared(t, "sample6.jpg"), shared(t, "test16k.wav")
+	visualOK := modelsInstalled(t)
+	tests := []struct {
+		name  string
+		clip  func(t *testing.T) string
+		opts  Options
+		check func(t *testing.T, c *Cues)
+	}{
+		{"audio only", func(t *testing.T) string {
+			return build(t, "a.m4a", "-i", wav, "-c:a", "aac")
+		}, Options{}, func(t *testing.T, c *Cues) {
+			if c.Visual.Present || !strings.Contains(c.Visual.Reason, "no video") || !hasWarning(c, "visual") {
+				t.Errorf("visual: %+v, warnings %q", c.Visual, c.Warnings)
+			}
+			if !c.Audio.Present || c.Audio.F0 == nil {
+				t.Errorf("audio: %+v", c.Audio)
+			}
+		}},
+		{"video only", func(t *testing.T) string {
+			return build(t, "v.mp4", "-loop", "1", "-i", jpg, "-t", "1", "-r", "5", "-vf", "scale=640:-2", "-pix_fmt", "yuv420p")
+		}, Options{Subtitle: "I am not afraid."}, func(t *testing.T, c *Cues) {
+			if c.Audio.Present || !strings.Contains(c.Audio.Reason, "no audio") || !hasWarning(c, "audio") {
+				t.Errorf("audio: %+v, warnings %q", c.Audio, c.Warnings)
+			}
+			if c.Visual.FramesAnalyzed < 2 || (visualOK && !c.Visual.Present) {
+				t.Errorf("visual: %+v", c.Visual)
+			}
+			if !c.Text.Present || c.Text.Source != media.SourceText || len(c.Text.EmotionWords) != 1 || !c.Text.EmotionWords[0].Negated {
+				t.Errorf("text: %+v", c.Text)
+			}
+		}},
+		{"silent audio", func(t *testing.T) string {
+			return build(t, "s.mp4", "-loop", "1", "-i", jpg, "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
+				"-t", "1.5", "-r", "5", "-vf", "scale=640:-2", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest")
+		}, Options{}, func(t *testing.T, c *Cues) {
+			if !c.Audio.Present || c.Audio.F0 != nil || c.Audio.VoicedRatio != 0 || !hasWarning(c, "audio") {
+				t.Errorf("audio: %+v, warnings %q", c.Audio, c.Warnings)
+			}
+		}},
+		{"0.2 s clip", func(t *testing.T) string {
+			return build(t, "short.mp4", "-loop", "1", "-i", jpg, "-i", wav, "-ss", "0", "-t", "0.2", "-r", "25",
+				"-vf", "scale=640:-2", "-pix_fmt", "yuv420p", "-c:a", "aac")
+		}, Options{}, func(t *testing.T, c *Cues) {
+			if c.Duration > 0.5 || c.Visual.FramesAnalyzed < 1 || !c.Audio.Present {
+				t.Errorf("duration %.2f, %d frames, audio %+v", c.Duration, c.Visual.FramesAnalyzed, c.Audio)
+			}
+		}},
+		{"no face", func(t *testing.T) string {
+			return build(t, "nf.mp4", "-f", "lavfi", "-i", "color=c=0x406080:size=320x240:rate=10", "-t", "1", "-pix_fmt", "yuv420p")
+		}, Options{}, func(t *testing.T, c *Cues) {
+			if c.Visual.Present || len(c.Visual.Faces) != 0 || !hasWarning(c, "visual") {
+				t.Errorf("visual: %+v", c.Visual)
+			}
+			if visualOK && !strings.Contains(c.Visual.Reason, "no face found") {
+				t.Errorf("reason %q", c.Visual.Reason)
+			}
+			if c.Text.Present || !hasWarning(c, "text") {
+				t.Errorf("text: %+v", c.Text)
+			}
+		}},
+		{"variable frame rate", func(t *testing.T) string {
+			return build(t, "vfr.mkv", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
+				"-vf", "setpts='if(lt(N,25),N*0.04,1+(N-25)*0.1)/TB'", "-fps_mode", "vfr", "-pix_fmt", "yuv420p")
+		}, Options{FPS: 4}, func(t *testing.T, c *Cues) {
+			want := int(c.Duration * 4)
+			if n := c.Visual.FramesAnalyzed; n < want-1 || n > want+2 {
+				t.Errorf("%d frames analysed over %.2f s at 4 fps", n, c.Duration)
+			}
+		}},
+		{"7680x4320 frame", func(t *testing.T) string {
+			return build(t, "8k.mkv", "-loop", "1", "-i", jpg, "-t", "0.5", "-r", "2", "-vf", "scale=7680:4320", "-c:v", "mjpeg", "-q:v", "5")
+		}, Options{}, func(t *testing.T, c *Cues) {
+			if c.Visual.Width != 7680 || c.Visual.FramesAnalyzed < 1 {
+				t.Errorf("visual: %dx%d, %d frames", c.Visual.Width, c.Visual.Height, c.Visual.FramesAnalyzed)
+			}
+			if visualOK && (!c.Visual.Present || len(c.Visual.Faces) < 3) {
+				t.Errorf("8K frame: %d faces", len(c.Visual.Faces))
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Analyze(context.Background(), tt.clip(t), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Visual.Faces == nil || c.Warnings == nil {
+				t.Errorf("nil lists would encode as null: %+v", c)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestUnreadableClips(t *testing.T) {
+	needFFmpeg(t)
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.mp4")
+	empty := filepath.Join(dir, "empty.mp4")
+	if err := os.WriteFile(text, []byte("this is not a video\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, clip := range map[string]string{"not a media file": text, "zero bytes": empty} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Analyze(context.Background(), clip, Options{})
+			if !errors.Is(err, media.ErrNotMedia) {
+				t.Errorf("err = %v, want ErrNotMedia", err)
+			}
+		})
+	}
+	t.Run("missing file", func(t *testing.T) {
+		_, err := Analyze(context.Background(), filepath.Join(dir, "nope.mp4"), Options{})
+		if !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("err = %v, want not-exist", err)
+		}
+	})
+	t.Run("truncated mp4", func(t *testing.T) {
+		b, err := os.ReadFile(shared(t, "clip.mp4"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "cut.mp4")
+		if err := os.WriteFile(p, b[:len(b)/2], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Analyze(context.Background(), p, Options{})
+		if err == nil && c.Visual.Present && c.Audio.Present && len(c.Warnings) == 0 {
+			t.Errorf("half an mp4 analysed without error or warning: %+v", c)
+		}
+		if err != nil && !errors.Is(err, media.ErrNotMedia) {
+			t.Errorf("err = %v, want ErrNotMedia", err)
+		}
+	})
+	t.Run("missing subtitle file", func(t *testing.T) {
+		_, err := Analyze(context.Background(), shared(t, "clip.mp4"), Options{SubtitleFile: filepath.Join(dir, "none.srt")})
+		if err == nil || !strings.Contains(err.Error(), "subtitle file") {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+func TestChineseSubtitle(t *testing.T) {
+	needFFmpeg(t)
+	c, err := Analyze(context.Background(), shared(t, "jfk.wav"), Options{Subtitle: "我真的很开心！你不害怕吗？"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := c.Text
+	if !tx.Present || tx.Language != "zh" || tx.Exclamations != 1 || tx.Questions != 1 || len(tx.EmotionWords) != 2 {
+		t.Fatalf("text: %+v", tx)
+	}
+	if w := tx.EmotionWords[1]; w.Word != "害怕" || w.Category != "scared" || !w.Negated {
+		t.Errorf("second word %+v", w)
+	}
+}
+
+// BenchmarkAnalyze30s measures Analyze on a 30 s 1280×720 clip built from
+// sample6.jpg and looped test16k.wav; BenchmarkDecodeOnly measures ffmpeg
+// decoding the same clip and nothing else.
+func BenchmarkAnalyze30s(b *testing.B) {
+	clip := benchClip(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Analyze(context.Background(), clip, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(30*float64(b.N)/b.Elapsed().Seconds(), "x_realtime")
+}
+
+func BenchmarkDecodeOnly(b *testing.B) {
+	clip := benchClip(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", clip, "-f", "null", "-").CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+	b.ReportMetric(30*float64(b.N)/b.Elapsed().Seconds(), "x_realtime")
+}
+
+func benchClip(b *testing.B) string {
+	return build(b, "bench.mp4", "-loop", "1", "-framerate", "30", "-i", shared(b, "sample6.jpg"),
+		"-stream_loop", "-1", "-i", shared(b, "test16k.wav"), "-t", "30",
+		"-vf", "scale=1280:720,format=yuv420p", "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac")
+}
