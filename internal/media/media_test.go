@@ -73,6 +73,11 @@ func buildClips(dir string) error {
 		}
 		clips[s.name] = p(s.name)
 	}
+	// An MPEG-TS stream whose timestamps start at 11.4 s.
+	if err := ff(append(append([]string{"-f", "lavfi", "-i", "testsrc=s=160x120:r=10:d=2"}, x264...), "-output_ts_offset", "10", p("offset.ts"))...); err != nil {
+		return err
+	}
+	clips["offset.ts"] = p("offset.ts")
 	if err := ff("-i", p("plain.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", p("rotated.mp4")); err != nil {
 		return err
 	}
@@ -193,6 +198,29 @@ func TestFramesUniform(t *testing.T) {
 	for i, f := range frames {
 		if math.Abs(f.Time-want[i]) > 0.01 {
 			t.Errorf("frame %d at %.3f s, want %.3f", i, f.Time, want[i])
+		}
+	}
+}
+
+// TestFramesOffsetStart samples a stream whose timestamps do not start at
+// zero: times are from the start of the clip, and the frames are distinct
+// pictures, not copies of the first.
+func TestFramesOffsetStart(t *testing.T) {
+	for _, opts := range []FrameOptions{{Rate: 2}, {Count: 4}} {
+		frames, err := collect(t, clip(t, "offset.ts"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(frames) != 4 {
+			t.Fatalf("%+v: got %d frames, want 4", opts, len(frames))
+		}
+		if frames[0].Time > 0.3 || frames[3].Time > 2 {
+			t.Errorf("%+v: times %.2f .. %.2f, want within the clip's 2 s", opts, frames[0].Time, frames[3].Time)
+		}
+		for i := 1; i < len(frames); i++ {
+			if string(frames[i].Pix) == string(frames[i-1].Pix) {
+				t.Errorf("%+v: frame %d repeats frame %d", opts, i, i-1)
+			}
 		}
 	}
 }
