@@ -74,7 +74,8 @@ func TestEvalKillResume(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	args := []string{"eval", "--gt", gt, "--pred", preds[0], "--pred", preds[1], "--protocol", "release",
 		"--model", "fake-judge", "--base-url", srv.BaseURL(), "--out", out, "--concurrency", fmt.Sprint(concurrency)}
-	env := append(os.Environ(), "EMER_CONFIG=", "EMER_CACHE=")
+	clearConfigEnv(t) // the child processes inherit the cleared variables
+	env := os.Environ()
 
 	// First run: killed once the judge has answered about a third of it.
 	first := exec.Command(bin, args...)

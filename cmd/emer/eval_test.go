@@ -81,6 +81,17 @@ func releaseJudge(c *llmtest.Call) llmtest.Step {
 	return llmtest.Step{Status: 400, Body: `{"error":{"message":"unknown prompt"}}`}
 }
 
+// clearConfigEnv unsets every setting's environment variable for a test
+// that goes through the command line.
+func clearConfigEnv(t *testing.T) {
+	t.Setenv(config.ConfigEnv, "")
+	for _, s := range config.Settings {
+		for _, e := range s.Env {
+			t.Setenv(e, "")
+		}
+	}
+}
+
 func testConfig(baseURL string) config.Config {
 	c := config.Default()
 	c.BaseURL, c.Model = baseURL, "fake-judge"
@@ -320,8 +331,7 @@ func TestEvalFaults(t *testing.T) {
 
 func TestEvalUsage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	t.Setenv("EMER_CONFIG", "")
-	t.Setenv("EMER_MODEL", "")
+	clearConfigEnv(t)
 	code := execute(context.Background(), []string{"eval", "--protocol", "gpt", "--pred", "noequals", "--repeats", "0"}, &stdout, &stderr)
 	if code != 2 {
 		t.Fatalf("exit %d, want 2; stderr %s", code, stderr.String())
@@ -334,6 +344,7 @@ func TestEvalUsage(t *testing.T) {
 }
 
 func TestEvalDryRunAndResume(t *testing.T) {
+	clearConfigEnv(t)
 	dir := t.TempDir()
 	names := []string{"a1", "a2", "a3"}
 	writeCSV(t, filepath.Join(dir, "gt.csv"), "reasons", names, []string{"He frowns.", "He smiles.", "He cries."})
