@@ -162,15 +162,8 @@ type judgeInfo struct {
 	PromptSHA256 string `json:"prompt_sha256"`
 }
 
-type metricSummary struct {
-	Mean    *float64 `json:"mean"`   // null when nothing was scored
-	Stderr  *float64 `json:"stderr"` // null with fewer than two scores
-	NScored int      `json:"n_scored"`
-	NFailed int      `json:"n_failed"`
-}
-
 type evalSummary struct {
-	Systems map[string]map[judge.Metric]metricSummary `json:"systems"`
+	Systems map[string]map[judge.Metric]judge.MetricSummary `json:"systems"`
 	Judge   judgeInfo                                 `json:"judge"`
 }
 
@@ -639,79 +632,17 @@ func abs(p string) string {
 	return a
 }
 
-// sampleScores returns, for one system and metric, each sample's score:
-// the median of its ok repeats. Samples with no ok repeat are absent.
-func sampleScores(rs []store.Result, sys string, m judge.Metric) map[string]float64 {
-	oks := map[string][]float64{}
-	for _, r := range rs {
-		if r.System == sys && r.Metric == string(m) && r.Status == string(judge.StatusOK) && r.Score != nil {
-			oks[r.Sample] = append(oks[r.Sample], *r.Score)
-		}
-	}
-	out := make(map[string]float64, len(oks))
-	for s, v := range oks {
-		out[s] = median(v)
-	}
-	return out
-}
-
-func median(v []float64) float64 {
-	v = append([]float64(nil), v...)
-	sort.Float64s(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
-}
-
-// summarize computes each system's mean and standard error per metric
-// over the samples that have a score; n_failed counts the samples that
-// have none.
+// summarize computes summary.json from the results.
 func summarize(rs []store.Result, systems []*system, proto *judge.Protocol, ji judgeInfo) evalSummary {
-	samples := map[string]map[judge.Metric]map[string]bool{} // system -> metric -> samples judged
-	for _, r := range rs {
-		if samples[r.System] == nil {
-			samples[r.System] = map[judge.Metric]map[string]bool{}
-		}
-		m := judge.Metric(r.Metric)
-		if samples[r.System][m] == nil {
-			samples[r.System][m] = map[string]bool{}
-		}
-		samples[r.System][m][r.Sample] = true
+	items := make([]judge.Judged, len(rs))
+	for i, r := range rs {
+		items[i] = judge.Judged{Sample: r.Sample, System: r.System, Metric: judge.Metric(r.Metric), Status: judge.Status(r.Status), Score: r.Score}
 	}
-	sum := evalSummary{Systems: map[string]map[judge.Metric]metricSummary{}, Judge: ji}
-	for _, s := range systems {
-		per := map[judge.Metric]metricSummary{}
-		for _, m := range proto.Metrics {
-			scores := sampleScores(rs, s.Name, m)
-			ms := metricSummary{NScored: len(scores), NFailed: len(samples[s.Name][m]) - len(scores)}
-			if n := len(scores); n > 0 {
-				vals := make([]float64, 0, n)
-				for _, v := range scores {
-					vals = append(vals, v)
-				}
-				sort.Float64s(vals) // a fixed order: sums do not depend on map order
-				var total float64
-				for _, v := range vals {
-					total += v
-				}
-				mean := total / float64(n)
-				ms.Mean = &mean
-				if n > 1 {
-					var ss float64
-					for _, v := range vals {
-						ss += (v - mean) * (v - mean)
-					}
-					se := math.Sqrt(ss/float64(n-1)) / math.Sqrt(float64(n))
-					ms.Stderr = &se
-				}
-			}
-			per[m] = ms
-		}
-		sum.Systems[s.Name] = per
+	names := make([]string, len(systems))
+	for i, s := range systems {
+		names[i] = s.Name
 	}
-	return sum
+	return evalSummary{Systems: judge.Summarize(items, names, proto.Metrics), Judge: ji}
 }
 
 // summaryMarkdown renders the summary as the paper's table: one row per
