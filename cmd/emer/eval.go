@@ -164,7 +164,7 @@ type judgeInfo struct {
 
 type evalSummary struct {
 	Systems map[string]map[judge.Metric]judge.MetricSummary `json:"systems"`
-	Judge   judgeInfo                                 `json:"judge"`
+	Judge   judgeInfo                                       `json:"judge"`
 }
 
 // item is one unit of work: a sample of a system on a metric, one repeat.
