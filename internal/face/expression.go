@@ -115,7 +115,7 @@ func loadConv(w map[string]*Tensor, filters, bias string, k, cin, cout, stride i
 	if err != nil {
 		return nil, err
 	}
-	return &conv{k: k, cin: cin, cout: cout, stride: stride, same: same, w: newMatB(k*k*cin, cout, f), bias: b}, nil
+	return newConv(k, cin, cout, stride, same, f, b), nil
 }
 
 func loadSep(w map[string]*Tensor, prefix string, cin, cout, stride int) (*sepConv, error) {

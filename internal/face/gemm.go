@@ -9,17 +9,19 @@ const panelWidth = 16
 type matB struct {
 	k, n   int
 	raw    []float32 // k×n row-major
-	packed []float32 // nfull panels, each k×16 row-major
-	nfull  int
+	packed []float32 // npanel panels, each k×16 row-major, the last zero-padded
+	nfull  int       // panels with 16 real columns
+	npanel int
 }
 
 func newMatB(k, n int, raw []float32) *matB {
-	b := &matB{k: k, n: n, raw: raw, nfull: n / panelWidth}
-	b.packed = make([]float32, b.nfull*k*panelWidth)
-	for p := 0; p < b.nfull; p++ {
+	b := &matB{k: k, n: n, raw: raw, nfull: n / panelWidth, npanel: (n + panelWidth - 1) / panelWidth}
+	b.packed = make([]float32, b.npanel*k*panelWidth)
+	for p := 0; p < b.npanel; p++ {
 		dst := b.packed[p*k*panelWidth:]
+		cols := min(panelWidth, n-p*panelWidth)
 		for r := 0; r < k; r++ {
-			copy(dst[r*panelWidth:(r+1)*panelWidth], raw[r*n+p*panelWidth:])
+			copy(dst[r*panelWidth:r*panelWidth+cols], raw[r*n+p*panelWidth:])
 		}
 	}
 	return b
@@ -30,13 +32,16 @@ func newMatB(k, n int, raw []float32) *matB {
 const rowChunk = 128
 
 // gemm computes C += A·B where A is m×k (row stride lda) and C is m×n (row
-// stride ldc).
+// stride ldc). Full 4×16 tiles go straight to the micro-kernel; the edges
+// (m not a multiple of 4, n not a multiple of 16) go through a small
+// zero-padded tile so that they use the same kernel.
 func gemm(m int, a []float32, lda int, b *matB, c []float32, ldc int) {
 	k, n := b.k, b.n
 	if m == 0 || k == 0 {
 		return
 	}
 	m4 := m &^ 3
+	var tile [4 * panelWidth]float32
 	for r0 := 0; r0 < m4; r0 += rowChunk {
 		r1 := min(r0+rowChunk, m4)
 		for p := 0; p < b.nfull; p++ {
@@ -45,13 +50,36 @@ func gemm(m int, a []float32, lda int, b *matB, c []float32, ldc int) {
 				kernel4x16(k, a[i*lda:], lda, panel, c[i*ldc+p*panelWidth:], ldc)
 			}
 		}
+		if b.nfull < b.npanel {
+			p := b.nfull
+			panel := b.packed[p*k*panelWidth : (p+1)*k*panelWidth]
+			cols := n - p*panelWidth
+			for i := r0; i < r1; i += 4 {
+				clear(tile[:])
+				kernel4x16(k, a[i*lda:], lda, panel, tile[:], panelWidth)
+				for r := 0; r < 4; r++ {
+					addTo(c[(i+r)*ldc+p*panelWidth:][:cols], tile[r*panelWidth:])
+				}
+			}
+		}
 	}
-	// Leftover columns for all rows, leftover rows for all columns.
-	if c0 := b.nfull * panelWidth; c0 < n {
-		gemmRef(m4, k, a, lda, b.raw[c0:], n, n-c0, c[c0:], ldc)
+	if m4 == m {
+		return
 	}
-	if m4 < m {
-		gemmRef(m-m4, k, a[m4*lda:], lda, b.raw, n, n, c[m4*ldc:], ldc)
+	// The last 1-3 rows, copied into a zero-padded block of four.
+	rows := m - m4
+	apad := make([]float32, 4*k)
+	for r := 0; r < rows; r++ {
+		copy(apad[r*k:(r+1)*k], a[(m4+r)*lda:])
+	}
+	for p := 0; p < b.npanel; p++ {
+		panel := b.packed[p*k*panelWidth : (p+1)*k*panelWidth]
+		cols := min(panelWidth, n-p*panelWidth)
+		clear(tile[:])
+		kernel4x16(k, apad, k, panel, tile[:], panelWidth)
+		for r := 0; r < rows; r++ {
+			addTo(c[(m4+r)*ldc+p*panelWidth:][:cols], tile[r*panelWidth:])
+		}
 	}
 }
 

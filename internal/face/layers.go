@@ -59,8 +59,18 @@ func padding(in, k, stride int, same bool) (out, before int) {
 type conv struct {
 	k, cin, cout, stride int
 	same                 bool
-	w                    *matB // (k·k·cin)×cout
+	w                    *matB   // (k·k·cin)×cout
+	rows                 []*matB // k blocks of w, one per filter row, each (k·cin)×cout
 	bias                 []float32
+}
+
+func newConv(k, cin, cout, stride int, same bool, filters, bias []float32) *conv {
+	cv := &conv{k: k, cin: cin, cout: cout, stride: stride, same: same, w: newMatB(k*k*cin, cout, filters), bias: bias}
+	kc := k * cin
+	for ky := 0; ky < k; ky++ {
+		cv.rows = append(cv.rows, newMatB(kc, cout, filters[ky*kc*cout:(ky+1)*kc*cout]))
+	}
+	return cv
 }
 
 // stripRows is the number of output rows whose im2col patches are built at
@@ -68,6 +78,9 @@ type conv struct {
 const stripRows = 8
 
 func (cv *conv) forward(x fmap, a act) fmap {
+	if !cv.same && cv.stride == 1 {
+		return cv.forwardValid(x, a)
+	}
 	oh, pt := padding(x.h, cv.k, cv.stride, cv.same)
 	ow, pl := padding(x.w, cv.k, cv.stride, cv.same)
 	y := newFmap(x.n, oh, ow, cv.cout)
@@ -110,6 +123,27 @@ func (cv *conv) forward(x fmap, a act) fmap {
 				}
 			}
 			gemm(rows*ow, cols, kc, cv.w, out[oy0*ow*cv.cout:], cv.cout)
+		}
+	}
+	activate(y.d, a)
+	return y
+}
+
+// forwardValid computes an unpadded stride-1 convolution without im2col:
+// in HWC layout the k·cin inputs under one filter row are contiguous, and
+// those of neighbouring output pixels start cin apart, so each filter row
+// is one GEMM whose left matrix is the input row read with stride cin.
+func (cv *conv) forwardValid(x fmap, a act) fmap {
+	oh, ow := x.h-cv.k+1, x.w-cv.k+1
+	y := newFmap(x.n, oh, ow, cv.cout)
+	for i := 0; i < x.n; i++ {
+		in, out := x.image(i), y.image(i)
+		fillBias(out, cv.bias)
+		for oy := 0; oy < oh; oy++ {
+			o := out[oy*ow*cv.cout:]
+			for ky, b := range cv.rows {
+				gemm(ow, in[(oy+ky)*x.w*cv.cin:], cv.cin, b, o, cv.cout)
+			}
 		}
 	}
 	activate(y.d, a)

@@ -90,7 +90,7 @@ func TestConvLayers(t *testing.T) {
 	} {
 		x := fmap{n: 2, h: tc.h, w: tc.w, c: tc.cin, d: randSlice(r, 2*tc.h*tc.w*tc.cin)}
 		f := randSlice(r, tc.k*tc.k*tc.cin*tc.cout)
-		cv := &conv{k: tc.k, cin: tc.cin, cout: tc.cout, stride: tc.stride, same: tc.same, w: newMatB(tc.k*tc.k*tc.cin, tc.cout, f), bias: make([]float32, tc.cout)}
+		cv := newConv(tc.k, tc.cin, tc.cout, tc.stride, tc.same, f, make([]float32, tc.cout))
 		got := cv.forward(x, actNone)
 		want := naiveConv(x, f, tc.k, tc.cout, tc.stride, tc.same, false)
 		if got.h != want.h || got.w != want.w || maxDiff(got.d, want.d) > 1e-3 {
