@@ -94,6 +94,7 @@ func TestOpenAIFaults(t *testing.T) {
 		{"malformed JSON", llmtest.Step{Body: `{"choices": [`}, llm.ErrMalformed, true, `{"choices": [`},
 		{"empty choices", llmtest.Step{Body: `{"choices": []}`}, llm.ErrNoChoices, true, `{"choices": []}`},
 		{"slow past timeout", llmtest.Step{Hang: true}, llm.ErrTimeout, true, ""},
+		{"connection dropped", llmtest.Step{Drop: true}, llm.ErrConnection, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

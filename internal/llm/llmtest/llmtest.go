@@ -52,6 +52,7 @@ type Step struct {
 	Text   string            // the reply text of a completion
 	Tokens int               // completion tokens reported (prompt tokens are 10)
 	Hang   bool              // never answer; wait for the client to give up
+	Drop   bool              // close the connection without answering
 }
 
 // Server is a fake chat-completions server. Its fields may be set before
@@ -154,6 +155,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
+	if step.Drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
 	if step.Hang {
 		<-r.Context().Done()
 		return
