@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/go-cmp/cmp"
+
 	"emer/internal/config"
 	"emer/internal/judge"
 	"emer/internal/llm/llmtest"
@@ -535,4 +537,51 @@ func deref(p *float64) any {
 		return nil
 	}
 	return *p
+}
+
+func TestEvalSharedCache(t *testing.T) {
+	dir := t.TempDir()
+	gt, preds := killData(t, dir, 5)
+	srv := llmtest.NewServer(releaseJudge)
+	defer srv.Close()
+	cfg := testConfig(srv.BaseURL())
+	cfg.Cache = filepath.Join(dir, "shared.db")
+	run := func(out string, temperature float64) {
+		t.Helper()
+		var so, se bytes.Buffer
+		err := runEval(context.Background(), evalOptions{GT: gt, Preds: preds, Protocol: "release", Out: filepath.Join(dir, out),
+			Repeats: 1, Temperature: temperature, Config: cfg, Stdout: &so, Stderr: &se})
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", out, err, se.String())
+		}
+	}
+	run("one", 0)
+	first := srv.Count()
+	run("two", 0) // another output directory, same cache: no request
+	if srv.Count() != first {
+		t.Errorf("second directory sent %d requests through a shared cache", srv.Count()-first)
+	}
+	if diff := cmpResults(readResults(t, filepath.Join(dir, "one", "results.jsonl")), readResults(t, filepath.Join(dir, "two", "results.jsonl"))); diff != "" {
+		t.Errorf("results differ:\n%s", diff)
+	}
+	// At temperature 0.7 replies are samples: none is read from or put in
+	// the cache, and nothing is shared, so every item makes all its calls:
+	// a clue score, two emotion summaries and an emotion score.
+	run("warm", 0.7)
+	if got, want := srv.Count()-first, 5*2*4; got != want {
+		t.Errorf("temperature 0.7 sent %d requests, want %d", got, want)
+	}
+}
+
+// cmpResults compares results without their timings and attempt counts.
+func cmpResults(a, b map[store.ResultKey]store.Result) string {
+	strip := func(m map[store.ResultKey]store.Result) map[store.ResultKey]store.Result {
+		out := make(map[store.ResultKey]store.Result, len(m))
+		for k, r := range m {
+			r.LatencyMS, r.Attempts = 0, 0
+			out[k] = r
+		}
+		return out
+	}
+	return cmp.Diff(strip(a), strip(b))
 }
