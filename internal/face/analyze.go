@@ -44,7 +44,9 @@ func (d *Detector) Detect(img *RGB, opts Options) ([]Detection, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decode(raw, opts.InputSize, img.W, img.H, opts.ScoreThreshold), nil
+	dets := decode(raw, opts.InputSize, img.W, img.H, opts.ScoreThreshold)
+	putBuf(raw)
+	return dets, nil
 }
 
 // Face is a detected face with its expression probabilities.

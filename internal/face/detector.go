@@ -79,18 +79,20 @@ func (d *Detector) Forward(input []float32, size int) ([]float32, error) {
 	if len(input) != size*size*3 {
 		return nil, fmt.Errorf("detector input has %d values, want %d", len(input), size*size*3)
 	}
-	x := fmap{n: 1, h: size, w: size, c: 3, d: normalize(input, detectorMean)}
-	x = d.conv0.forward(x, actLeaky)
-	x = maxPool2(x, 2)
+	x := newFmap(1, size, size, 3)
+	normalize(x.d, input, detectorMean)
+	next := func(y fmap) { x.release(); x = y }
+	next(d.conv0.forward(x, actLeaky))
+	next(maxPool2(x, 2))
 	for i, s := range d.seps {
-		x = s.forward(x, actLeaky)
+		next(s.forward(x, actLeaky))
 		if i < 4 {
-			x = maxPool2(x, 2)
+			next(maxPool2(x, 2))
 		} else {
-			x = maxPool2(x, 1)
+			next(maxPool2(x, 1))
 		}
 	}
-	x = d.conv8.forward(x, actNone)
+	next(d.conv8.forward(x, actNone))
 	return x.d, nil
 }
 

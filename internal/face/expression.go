@@ -153,6 +153,9 @@ func (blk *denseBlock) forward(x fmap) fmap {
 	add(out3.d, out3.d, out4.d, false)
 	add(out2.d, out2.d, out3.d, false)
 	add(out1.d, out1.d, out2.d, true)
+	for _, f := range []fmap{tmp, out2, out3, out4} {
+		f.release()
+	}
 	return out1
 }
 
@@ -170,11 +173,12 @@ func (net *ExpressionNet) Infer(inputs [][]float32) ([]Probs, error) {
 		if len(in) != s*s*3 {
 			return nil, fmt.Errorf("expression input %d has %d values, want %d", i, len(in), s*s*3)
 		}
-		copy(x.image(i), in)
+		normalize(x.image(i), in, expressionMean)
 	}
-	x.d = normalize(x.d, expressionMean)
 	for b := range net.blocks {
-		x = net.blocks[b].forward(x)
+		y := net.blocks[b].forward(x)
+		x.release()
+		x = y
 	}
 	// 7×7 average pool, then the fully connected layer.
 	pooled := make([]float32, x.n*x.c)
@@ -189,6 +193,7 @@ func (net *ExpressionNet) Infer(inputs [][]float32) ([]Probs, error) {
 			p[j] /= inv
 		}
 	}
+	x.release()
 	logits := make([]float32, x.n*7)
 	fillBias(logits, net.fcBias)
 	gemm(x.n, pooled, x.c, net.fc, logits, 7)
@@ -199,15 +204,14 @@ func (net *ExpressionNet) Infer(inputs [][]float32) ([]Probs, error) {
 	return out, nil
 }
 
-// normalize returns (x - mean) / 255 per channel of packed RGB values.
-func normalize(x []float32, mean [3]float32) []float32 {
-	out := make([]float32, len(x))
+// normalize sets dst to (x - mean) / 255 per channel of packed RGB values.
+func normalize(dst, x []float32, mean [3]float32) {
+	dst = dst[:len(x)]
 	for i := 0; i+3 <= len(x); i += 3 {
-		out[i] = (x[i] - mean[0]) / 255
-		out[i+1] = (x[i+1] - mean[1]) / 255
-		out[i+2] = (x[i+2] - mean[2]) / 255
+		dst[i] = (x[i] - mean[0]) / 255
+		dst[i+1] = (x[i+1] - mean[1]) / 255
+		dst[i+2] = (x[i+2] - mean[2]) / 255
 	}
-	return out
 }
 
 func softmax(logits, out []float32) {

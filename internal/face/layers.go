@@ -1,6 +1,9 @@
 package face
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // act is an activation applied after a layer.
 type act int
@@ -34,8 +37,36 @@ type fmap struct {
 	d          []float32
 }
 
+// newFmap returns a feature map whose storage comes from the buffer pool:
+// its contents are arbitrary, and every layer writes all of its output.
 func newFmap(n, h, w, c int) fmap {
-	return fmap{n: n, h: h, w: w, c: c, d: make([]float32, n*h*w*c)}
+	return fmap{n: n, h: h, w: w, c: c, d: getBuf(n * h * w * c)}
+}
+
+// release returns f's storage to the pool; f must not be used again.
+func (f fmap) release() { putBuf(f.d) }
+
+// buffers recycles layer outputs between layers and between calls, one
+// pool per size, so that a forward pass does not ask the allocator (and
+// the OS) for fresh zeroed memory each time.
+var buffers sync.Map // int → *sync.Pool of *[]float32
+
+func getBuf(n int) []float32 {
+	if p, ok := buffers.Load(n); ok {
+		if b, ok := p.(*sync.Pool).Get().(*[]float32); ok {
+			return *b
+		}
+	}
+	return make([]float32, n)
+}
+
+func putBuf(b []float32) {
+	if cap(b) == 0 {
+		return
+	}
+	b = b[:cap(b)]
+	p, _ := buffers.LoadOrStore(len(b), &sync.Pool{})
+	p.(*sync.Pool).Put(&b)
 }
 
 func (f fmap) image(i int) []float32 {
@@ -86,7 +117,8 @@ func (cv *conv) forward(x fmap, a act) fmap {
 	y := newFmap(x.n, oh, ow, cv.cout)
 	k, cin := cv.k, cv.cin
 	kc := k * k * cin
-	cols := make([]float32, min(stripRows, oh)*ow*kc)
+	cols := getBuf(min(stripRows, oh) * ow * kc)
+	defer putBuf(cols)
 	for i := 0; i < x.n; i++ {
 		in, out := x.image(i), y.image(i)
 		fillBias(out, cv.bias)
@@ -171,6 +203,7 @@ func (s *sepConv) forward(x fmap, a act) fmap {
 	y := newFmap(d.n, d.h, d.w, s.cout)
 	fillBias(y.d, s.bias)
 	gemm(d.n*d.h*d.w, d.d, s.c, s.pw, y.d, s.cout)
+	d.release()
 	activate(y.d, a)
 	return y
 }
@@ -181,6 +214,7 @@ func depthwise(x fmap, f []float32, stride int) fmap {
 	ow, pl := padding(x.w, 3, stride, true)
 	c := x.c
 	y := newFmap(x.n, oh, ow, c)
+	clear(y.d) // the taps accumulate
 	for i := 0; i < x.n; i++ {
 		in, out := x.image(i), y.image(i)
 		for oy := 0; oy < oh; oy++ {
