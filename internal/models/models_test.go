@@ -150,3 +150,34 @@ func TestPackFailure(t *testing.T) {
 		t.Errorf("got %v, want the fetch error naming the package", err)
 	}
 }
+
+func TestNPMPack(t *testing.T) {
+	bin := t.TempDir()
+	script := "#!/bin/sh\n" +
+		"[ \"$1 $2 $3\" = \"pack --silent " + Package + "\" ] || { echo \"unexpected arguments: $*\" >&2; exit 3; }\n" +
+		"echo tarball > vladmandic-face-api-1.7.15.tgz\n" +
+		"echo 'npm notice' >&2\n" +
+		"echo vladmandic-face-api-1.7.15.tgz\n"
+	if err := os.WriteFile(filepath.Join(bin, "npm"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	dir := t.TempDir()
+	got, err := NPMPack(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "vladmandic-face-api-1.7.15.tgz"); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// A tarball that is not gzip is reported, not extracted.
+	_, err = Install(context.Background(), t.TempDir(), NPMPack)
+	if err == nil || !strings.Contains(err.Error(), "vladmandic-face-api-1.7.15.tgz") {
+		t.Errorf("installing from a bad tarball: %v", err)
+	}
+
+	t.Setenv("PATH", t.TempDir())
+	if _, err := NPMPack(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "apt-get install npm") {
+		t.Errorf("without npm: %v, want advice to install it", err)
+	}
+}
