@@ -197,8 +197,19 @@ func TestPartsAbsent(t *testing.T) {
 			if c.Visual.Width != 7680 || c.Visual.FramesAnalyzed < 1 {
 				t.Errorf("visual: %dx%d, %d frames", c.Visual.Width, c.Visual.Height, c.Visual.FramesAnalyzed)
 			}
-			if visualOK && (!c.Visual.Present || len(c.Visual.Faces) < 3) {
-				t.Errorf("8K frame: %d faces", len(c.Visual.Faces))
+			if !visualOK {
+				return
+			}
+			if !c.Visual.Present || len(c.Visual.Faces) < 3 {
+				t.Fatalf("8K frame: %d faces", len(c.Visual.Faces))
+			}
+			// Boxes are in the clip's pixels, not the scaled frame's.
+			var right float64
+			for _, f := range c.Visual.Faces {
+				right = max(right, f.Box[0]+f.Box[2])
+			}
+			if right < 2000 || right > 7680 {
+				t.Errorf("rightmost box edge at %.0f px in a 7680 px frame", right)
 			}
 		}},
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sort"
+	"sync"
 
 	"emer/internal/face"
 	"emer/internal/media"
@@ -37,6 +40,11 @@ type Face struct {
 	Track       int                `json:"track"` // ID of its track
 }
 
+// maxSide bounds the longer side of the frames analysed: the detector sees
+// 416×416 and faces are cut at 112×112, so larger frames only cost time
+// and memory (a 7680×4320 frame is 100 MB of RGB).
+const maxSide = 1280
+
 func analyzeVisual(ctx context.Context, clip string, info *media.Info, opts Options) (Visual, []string) {
 	v := Visual{FPS: opts.FPS, Faces: []Face{}, Tracks: []face.Track{}, Summary: []face.Segment{}}
 	absent := func(reason string) (Visual, []string) {
@@ -63,30 +71,47 @@ func analyzeVisual(ctx context.Context, clip string, info *media.Info, opts Opti
 		return absent("face models could not be loaded: " + err.Error())
 	}
 
-	// Decoding and face analysis overlap: ffmpeg fills the next frame
-	// while the current one is analysed.
+	// Decoding and face analysis overlap: ffmpeg decodes while workers,
+	// one per core, analyse the frames already delivered. Frames larger
+	// than maxSide are scaled down by ffmpeg; boxes are scaled back.
+	workers := max(1, runtime.GOMAXPROCS(0))
 	frames := make(chan media.Frame, 1)
 	type result struct {
-		ff  []face.FrameFaces
+		ff  face.FrameFaces
+		idx int
 		err error
 	}
-	done := make(chan result, 1)
+	results := make(chan result, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range frames {
+				faces, err := an.Faces(&face.RGB{W: f.Width, H: f.Height, Pix: f.Pix})
+				if err != nil {
+					err = fmt.Errorf("frame at %.2f s: %w", f.Time, err)
+				}
+				if f.Width > 0 && v.Width > 0 && f.Width != v.Width {
+					sx, sy := float64(v.Width)/float64(f.Width), float64(v.Height)/float64(f.Height)
+					for i := range faces {
+						b := &faces[i].Box
+						b.X, b.Y, b.W, b.H = b.X*sx, b.Y*sy, b.W*sx, b.H*sy
+					}
+				}
+				results <- result{face.FrameFaces{T: f.Time, Faces: faces}, f.Index, err}
+			}
+		}()
+	}
+	collected := make(chan []result, 1)
 	go func() {
-		var r result
-		for f := range frames {
-			if r.err != nil {
-				continue
-			}
-			faces, err := an.Faces(&face.RGB{W: f.Width, H: f.Height, Pix: f.Pix})
-			if err != nil {
-				r.err = fmt.Errorf("frame at %.2f s: %w", f.Time, err)
-				continue
-			}
-			r.ff = append(r.ff, face.FrameFaces{T: f.Time, Faces: faces})
+		var all []result
+		for r := range results {
+			all = append(all, r)
 		}
-		done <- r
+		collected <- all
 	}()
-	decErr := media.Frames(ctx, clip, media.FrameOptions{Rate: opts.FPS}, func(f media.Frame) error {
+	decErr := media.Frames(ctx, clip, media.FrameOptions{Rate: opts.FPS, MaxSide: maxSide}, func(f media.Frame) error {
 		select {
 		case frames <- f:
 			return nil
@@ -95,7 +120,20 @@ func analyzeVisual(ctx context.Context, clip string, info *media.Info, opts Opti
 		}
 	})
 	close(frames)
-	res := <-done
+	wg.Wait()
+	close(results)
+	all := <-collected
+	sort.Slice(all, func(i, j int) bool { return all[i].idx < all[j].idx })
+	var res struct {
+		ff  []face.FrameFaces
+		err error
+	}
+	for _, r := range all {
+		if r.err != nil && res.err == nil {
+			res.err = r.err
+		}
+		res.ff = append(res.ff, r.ff)
+	}
 	v.FramesAnalyzed = len(res.ff)
 	var warn []string
 	switch {
