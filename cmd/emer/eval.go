@@ -318,18 +318,19 @@ func runEval(ctx context.Context, opts evalOptions) error {
 				Status: string(o.Status), Score: o.Score, Raw: o.Raw,
 				Attempts: o.Attempts, LatencyMS: time.Since(start).Milliseconds(), Tokens: o.Tokens,
 			}
-			line, err := json.Marshal(r)
+			line, err := encodeResult(r)
 			if err != nil {
 				return err
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if err := db.PutResult(gctx, r); err != nil {
+			// A finished result is kept even if the run is being interrupted.
+			if err := db.PutResult(context.WithoutCancel(gctx), r); err != nil {
 				return fmt.Errorf("store result: %w", err)
 			}
 			// One write call per whole line: a kill leaves whole lines only
 			// (and the next run rebuilds the file from the store anyway).
-			if _, err := out.Write(append(line, '\n')); err != nil {
+			if _, err := out.Write(line); err != nil {
 				return err
 			}
 			if bar != nil {
@@ -578,15 +579,24 @@ func keep(rs []store.Result, wanted map[store.ResultKey]bool) []store.Result {
 	return out
 }
 
-// writeResults replaces path with one JSON line per result.
-func writeResults(path string, rs []store.Result) error {
+// encodeResult returns r as one line of results.jsonl, newline included.
+func encodeResult(r store.Result) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
+	err := enc.Encode(r)
+	return buf.Bytes(), err
+}
+
+// writeResults replaces path with one JSON line per result.
+func writeResults(path string, rs []store.Result) error {
+	var buf bytes.Buffer
 	for _, r := range rs {
-		if err := enc.Encode(r); err != nil {
+		line, err := encodeResult(r)
+		if err != nil {
 			return err
 		}
+		buf.Write(line)
 	}
 	return writeFileAtomic(path, buf.Bytes())
 }

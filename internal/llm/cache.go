@@ -56,7 +56,8 @@ func (c *Cache) Chat(ctx context.Context, req Request) (Reply, error) {
 			return r, err
 		}
 		if !c.readOnly {
-			if perr := c.store.PutReply(ctx, key, r); perr != nil {
+			// A reply that arrived is kept even if the caller is leaving.
+			if perr := c.store.PutReply(context.WithoutCancel(ctx), key, r); perr != nil {
 				return Reply{}, fmt.Errorf("cache: %w", perr)
 			}
 		}
