@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -584,4 +585,42 @@ func cmpResults(a, b map[store.ResultKey]store.Result) string {
 		return out
 	}
 	return cmp.Diff(strip(a), strip(b))
+}
+
+func TestEvalInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	gt, preds := killData(t, dir, 20)
+	srv := llmtest.NewServer(func(c *llmtest.Call) llmtest.Step {
+		s := releaseJudge(c)
+		s.Delay = 5 * time.Millisecond
+		return s
+	})
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for srv.Count() < 30 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	cfg := testConfig(srv.BaseURL())
+	cfg.Concurrency = 2
+	opts := evalOptions{GT: gt, Preds: preds, Protocol: "release", Out: filepath.Join(dir, "out"), Repeats: 1, Config: cfg, Stdout: io.Discard, Stderr: io.Discard}
+	err := runEval(ctx, opts)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "resume") {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	partial := readResults(t, filepath.Join(dir, "out", "results.jsonl"))
+	for _, r := range partial {
+		if r.Status != "ok" {
+			t.Errorf("interruption recorded as a result: %+v", r)
+		}
+	}
+	if err := runEval(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if res := readResults(t, filepath.Join(dir, "out", "results.jsonl")); len(res) != 80 || len(partial) >= 80 {
+		t.Errorf("%d results after the interruption, %d after resuming; want fewer than 80, then 80", len(partial), len(res))
+	}
 }
