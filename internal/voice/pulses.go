@@ -106,7 +106,7 @@ func pulsesIn(a Audio, tr PitchTrack, i0, i1 int) []float64 {
 					}
 				}
 			}
-			np := float64(ip) + float64(dir)*(float64(bestL)+shift)
+			np := p + float64(dir)*(float64(bestL)+shift)
 			if (np-p)*float64(dir) < 0.5*T {
 				np = p + float64(dir)*T
 			}
@@ -205,48 +205,67 @@ func JitterLocal(pulses []float64) float64 {
 	return (sumDiff / float64(nDiff)) / (sumPer / float64(nPer))
 }
 
-// ShimmerLocal is the mean absolute difference between the peak amplitudes
-// of consecutive periods divided by the mean amplitude (a fraction). Period
-// pairs are chosen as for JitterLocal; amplitude pairs differing by more
-// than a factor 1.6 are left out. NaN when no pair qualifies.
+// ShimmerLocal is the mean absolute difference between the amplitudes of
+// consecutive periods divided by the mean amplitude (a fraction). As in
+// Praat, a pulse's amplitude is the Hann-windowed RMS over 0.2 of the
+// period on either side of it, taken only where both neighbouring periods
+// are within 0.1–20 ms and differ by at most a factor 1.3; consecutive
+// amplitudes differing by more than a factor 1.6 are left out. NaN when no
+// pair qualifies.
 func ShimmerLocal(a Audio, pulses []float64) float64 {
-	amp := make([]float64, len(pulses))
-	ok := make([]bool, len(pulses))
-	rate := float64(a.Rate)
-	for i := 1; i < len(pulses); i++ {
-		p := pulses[i] - pulses[i-1]
-		if p < periodFloor || p > periodCeiling {
+	n := len(pulses)
+	amp := make([]float64, n)
+	for i := 1; i+1 < n; i++ {
+		p1, p2 := pulses[i]-pulses[i-1], pulses[i+1]-pulses[i]
+		if p1 < periodFloor || p1 > periodCeiling || p2 < periodFloor || p2 > periodCeiling ||
+			math.Max(p1, p2)/math.Min(p1, p2) > maxPeriodFactor {
 			continue
 		}
-		lo := clampInt(int(math.Round(pulses[i-1]*rate)), 0, len(a.Samples)-1)
-		hi := clampInt(int(math.Round(pulses[i]*rate)), 0, len(a.Samples)-1)
-		mx, mn := math.Inf(-1), math.Inf(1)
-		for _, v := range a.Samples[lo : hi+1] {
-			mx = math.Max(mx, float64(v))
-			mn = math.Min(mn, float64(v))
-		}
-		amp[i] = math.Max(mx, -mn) // peak amplitude of the period
-		ok[i] = amp[i] > 0
+		amp[i] = hannRMS(a, pulses[i], 0.2*p1, 0.2*p2)
 	}
 	var sumAmp, sumDiff float64
 	var nAmp, nDiff int
-	for i := 1; i < len(pulses); i++ {
-		if !ok[i] {
+	prev := 0.0
+	for i := 1; i+1 < n; i++ {
+		if amp[i] <= 0 {
+			prev = 0
 			continue
 		}
 		sumAmp += amp[i]
 		nAmp++
-		if ok[i-1] {
-			p, q := pulses[i]-pulses[i-1], pulses[i-1]-pulses[max(i-2, 0)]
-			if i >= 2 && math.Max(p, q)/math.Min(p, q) <= maxPeriodFactor &&
-				math.Max(amp[i], amp[i-1])/math.Min(amp[i], amp[i-1]) <= maxAmplitudeFactor {
-				sumDiff += math.Abs(amp[i] - amp[i-1])
-				nDiff++
-			}
+		if prev > 0 && math.Max(amp[i], prev)/math.Min(amp[i], prev) <= maxAmplitudeFactor {
+			sumDiff += math.Abs(amp[i] - prev)
+			nDiff++
 		}
+		prev = amp[i]
 	}
 	if nDiff == 0 || nAmp == 0 {
 		return math.NaN()
 	}
 	return (sumDiff / float64(nDiff)) / (sumAmp / float64(nAmp))
+}
+
+// hannRMS is the RMS of a around t under a Hann window reaching left
+// seconds before t and right seconds after it.
+func hannRMS(a Audio, t, left, right float64) float64 {
+	rate := float64(a.Rate)
+	lo := clampInt(int(math.Ceil((t-left)*rate)), 0, len(a.Samples)-1)
+	hi := clampInt(int(math.Floor((t+right)*rate)), 0, len(a.Samples)-1)
+	var sw, sxw float64
+	for i := lo; i <= hi; i++ {
+		u := float64(i)/rate - t
+		var w float64
+		if u < 0 {
+			w = 0.5 + 0.5*math.Cos(math.Pi*u/left)
+		} else {
+			w = 0.5 + 0.5*math.Cos(math.Pi*u/right)
+		}
+		x := float64(a.Samples[i])
+		sw += w
+		sxw += w * x * x
+	}
+	if sw == 0 {
+		return 0
+	}
+	return math.Sqrt(sxw / sw)
 }
