@@ -101,26 +101,59 @@ func (info *Info) DecodeFrames(ctx context.Context, opts FrameOptions, fn func(F
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("frames %s: starting ffmpeg: %w", path, err)
 	}
-	r := bufio.NewReaderSize(stdout, 1<<20)
+	// A reader goroutine keeps one frame ready while fn works on the
+	// previous one, so that ffmpeg decodes while the caller analyses.
+	type item struct {
+		f   Frame
+		err error
+	}
+	frames := make(chan item, 1)
+	go func() {
+		r := bufio.NewReaderSize(stdout, 1<<20)
+		for n := 0; ; n++ {
+			if limit >= 0 && n >= limit {
+				cancel() // enough frames: stop ffmpeg rather than drain it
+				break
+			}
+			w, h, err := readPPMHeader(r)
+			if err == io.EOF {
+				break
+			}
+			var pix []byte
+			if err == nil {
+				pix = make([]byte, w*h*3)
+				if _, err = io.ReadFull(r, pix); err != nil {
+					err = fmt.Errorf("short frame: %w", err)
+				}
+			}
+			it := item{err: err}
+			if err == nil {
+				it.f = Frame{Index: n, Time: offset + float64(n)/rate, Width: w, Height: h, Pix: pix}
+			}
+			sent := false
+			select {
+			case frames <- it:
+				sent = true
+			case <-ctx.Done():
+			}
+			if !sent || err != nil {
+				break
+			}
+		}
+		// Drain what is left so that ffmpeg can exit, then let Wait close
+		// the pipe.
+		_, _ = io.Copy(io.Discard, r)
+		close(frames)
+	}()
 	var cbErr, readErr error
 	n := 0
-	for limit < 0 || n < limit {
-		w, h, err := readPPMHeader(r)
-		if err == io.EOF {
+	for it := range frames {
+		if it.err != nil {
+			readErr = it.err
 			break
 		}
-		if err != nil {
-			readErr = err
-			break
-		}
-		pix := make([]byte, w*h*3)
-		if _, err := io.ReadFull(r, pix); err != nil {
-			readErr = fmt.Errorf("short frame: %w", err)
-			break
-		}
-		f := Frame{Index: n, Time: offset + float64(n)/rate, Width: w, Height: h, Pix: pix}
 		n++
-		if cbErr = fn(f); cbErr != nil {
+		if cbErr = fn(it.f); cbErr != nil {
 			break
 		}
 	}
@@ -128,7 +161,9 @@ func (info *Info) DecodeFrames(ctx context.Context, opts FrameOptions, fn func(F
 	if stoppedEarly {
 		cancel()
 	}
-	_, _ = io.Copy(io.Discard, r)
+	for range frames {
+		// Wait for the reader to finish before Wait closes the pipe.
+	}
 	waitErr := cmd.Wait()
 	switch {
 	case cbErr != nil:
