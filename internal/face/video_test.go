@@ -123,3 +123,52 @@ func TestClips(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkClipFaces measures the visual path on a 30 s 1280×720 clip at
+// media.DefaultRate: decoding through ffmpeg, detection and expressions of
+// every face, tracks and summary; and, for scale, ffmpeg decoding the same
+// clip alone.
+func BenchmarkClipFaces(b *testing.B) {
+	photo := filepath.Join(mediaDir, "sample6.jpg")
+	if _, err := os.Stat(photo); err != nil {
+		b.Skipf("%s is absent", photo)
+	}
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		b.Skip("ffmpeg is not installed")
+	}
+	det, expr := nets(b)
+	a := &Analyzer{Detector: det, Expressions: expr}
+	clip := filepath.Join(b.TempDir(), "hd.mp4")
+	args := []string{"-nostdin", "-v", "error", "-y", "-loop", "1", "-framerate", "25", "-i", photo, "-t", "30",
+		"-vf", "scale=1280:-2,crop=1280:720,noise=alls=8:allf=t",
+		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", clip}
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		b.Fatalf("%v: %s", err, out)
+	}
+	b.Run("faces", func(b *testing.B) {
+		for b.Loop() {
+			var frames []FrameFaces
+			err := media.Frames(context.Background(), clip, media.FrameOptions{}, func(f media.Frame) error {
+				faces, err := a.Faces(&RGB{W: f.Width, H: f.Height, Pix: f.Pix})
+				frames = append(frames, FrameFaces{T: f.Time, Faces: faces})
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tracks := LinkTracks(frames, TrackOptions{})
+			if m := MainTrack(tracks); m >= 0 {
+				Summarize(tracks[m], 1/media.DefaultRate)
+			}
+		}
+		b.ReportMetric(30*float64(b.N)/b.Elapsed().Seconds(), "x_realtime")
+	})
+	b.Run("ffmpeg-decode-only", func(b *testing.B) {
+		for b.Loop() {
+			if out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", clip, "-f", "null", "-").CombinedOutput(); err != nil {
+				b.Fatalf("%v: %s", err, out)
+			}
+		}
+		b.ReportMetric(30*float64(b.N)/b.Elapsed().Seconds(), "x_realtime")
+	})
+}
