@@ -51,9 +51,9 @@ func (d *Detector) Detect(img *RGB, opts Options) ([]Detection, error) {
 
 // Face is a detected face with its expression probabilities.
 type Face struct {
-	Box         Box
-	Score       float64
-	Expressions Probs
+	Box         Box     `json:"box"`
+	Score       float64 `json:"score"`
+	Expressions Probs   `json:"expressions"`
 }
 
 // Analyzer detects faces and reads their expressions.

@@ -1,6 +1,7 @@
 package face
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -101,6 +102,21 @@ type Box struct {
 	X, Y, W, H float64
 }
 
+// MarshalJSON writes the box as [x, y, w, h].
+func (b Box) MarshalJSON() ([]byte, error) {
+	return json.Marshal([4]float64{b.X, b.Y, b.W, b.H})
+}
+
+// UnmarshalJSON reads a box written as [x, y, w, h].
+func (b *Box) UnmarshalJSON(data []byte) error {
+	var v [4]float64
+	if err := json.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("box: want [x, y, w, h]: %w", err)
+	}
+	*b = Box{X: v[0], Y: v[1], W: v[2], H: v[3]}
+	return nil
+}
+
 // Right and Bottom return the far edges.
 func (b Box) Right() float64  { return b.X + b.W }
 func (b Box) Bottom() float64 { return b.Y + b.H }
@@ -122,8 +138,8 @@ func IoU(a, b Box) float64 {
 
 // Detection is one face found in an image.
 type Detection struct {
-	Box   Box     // in image pixels
-	Score float64 // confidence in [0, 1]
+	Box   Box     `json:"box"`   // in image pixels
+	Score float64 `json:"score"` // confidence in [0, 1]
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }

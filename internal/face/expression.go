@@ -1,8 +1,11 @@
 package face
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 
 	"emer/internal/models"
 )
@@ -28,6 +31,39 @@ func (p Probs) Dominant() (int, float32) {
 		}
 	}
 	return best, p[best]
+}
+
+// MarshalJSON writes the probabilities as an object keyed by expression
+// name, in the order of Expressions.
+func (p Probs) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, name := range Expressions {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, name)
+		b = append(b, ':')
+		b = strconv.AppendFloat(b, float64(p[i]), 'g', -1, 32)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads probabilities keyed by expression name; names not in
+// Expressions are an error.
+func (p *Probs) UnmarshalJSON(data []byte) error {
+	var m map[string]float32
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	*p = Probs{}
+	for k, v := range m {
+		i := slices.Index(Expressions[:], k)
+		if i < 0 {
+			return fmt.Errorf("unknown expression %q", k)
+		}
+		p[i] = v
+	}
+	return nil
 }
 
 // Map returns the probabilities keyed by expression name.

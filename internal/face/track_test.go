@@ -1,6 +1,7 @@
 package face
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 )
@@ -89,5 +90,24 @@ func TestSummarize(t *testing.T) {
 	}
 	if Summarize(Track{}, 0.5) != nil {
 		t.Error("segments for an empty track")
+	}
+}
+
+func TestFaceJSON(t *testing.T) {
+	f := Face{Box: Box{X: 1.5, Y: 2, W: 30, H: 40.25}, Score: 0.75, Expressions: probs(1, 0.5)}
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"box":[1.5,2,30,40.25],"score":0.75,"expressions":{"neutral":0.083333336,"happy":0.5,"sad":0.083333336,"angry":0.083333336,"fearful":0.083333336,"disgusted":0.083333336,"surprised":0.083333336}}`
+	if string(data) != want {
+		t.Errorf("got  %s\nwant %s", data, want)
+	}
+	var back Face
+	if err := json.Unmarshal(data, &back); err != nil || back != f {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+	if err := json.Unmarshal([]byte(`{"expressions":{"bored":1}}`), &back); err == nil {
+		t.Error("an unknown expression was accepted")
 	}
 }
