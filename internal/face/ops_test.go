@@ -179,3 +179,47 @@ func TestElementwise(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelsAgree runs each vector kernel and its plain Go counterpart on
+// the same data, so that both paths are checked whichever one the machine
+// uses.
+func TestKernelsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, k := range []int{1, 3, 27, 256} {
+		a, panel := randSlice(r, 4*k+5), randSlice(r, k*panelWidth)
+		c1 := randSlice(r, 3*40+panelWidth)
+		c2 := append([]float32(nil), c1...)
+		kernel4x16(k, a, k+1, panel, c1, 40)
+		kernel4x16Go(k, a, k+1, panel, c2, 40)
+		if d := maxDiff(c1, c2); d > 1e-4 {
+			t.Errorf("kernel4x16 k=%d: differs by %g", k, d)
+		}
+	}
+	for _, ch := range []int{8, 16, 24} {
+		src, f := randSlice(r, 10*2*ch), randSlice(r, ch)
+		d1 := randSlice(r, 10*ch)
+		d2 := append([]float32(nil), d1...)
+		dwAccum(d1, src, f, 10, ch, 2*ch)
+		dwAccumGo(d2, src, f, 10, ch, 2*ch)
+		if d := maxDiff(d1, d2); d > 1e-5 {
+			t.Errorf("dwAccum ch=%d: differs by %g", ch, d)
+		}
+		r0, r1 := randSlice(r, 10*2*ch), randSlice(r, 10*2*ch)
+		p1, p2 := make([]float32, 5*ch), make([]float32, 5*ch)
+		pool2Row(p1, r0, r1, 5, ch, 2*ch)
+		pool2RowGo(p2, r0, r1, 5, ch, 2*ch)
+		if d := maxDiff(p1, p2); d != 0 {
+			t.Errorf("pool2Row ch=%d: differs by %g", ch, d)
+		}
+	}
+	a, b := randSlice(r, 37), randSlice(r, 37)
+	s1, s2 := make([]float32, 37), make([]float32, 37)
+	add(s1, a, b, true)
+	addGo(s2, a, b, true)
+	x1, x2 := append([]float32(nil), a...), append([]float32(nil), a...)
+	activate(x1, actReLU)
+	activateGo(x2, actReLU)
+	if maxDiff(s1, s2) != 0 || maxDiff(x1, x2) != 0 {
+		t.Error("add or activate differs from the plain Go version")
+	}
+}
