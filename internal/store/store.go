@@ -46,6 +46,9 @@ var migrations = []string{
 type Store struct {
 	db   *sql.DB
 	path string
+
+	// Statements of the hot paths, prepared once.
+	getReply, putReply, putResult *sql.Stmt
 }
 
 var _ llm.CacheStore = (*Store)(nil)
@@ -70,6 +73,21 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.getReply, `SELECT reply FROM cache WHERE key = ?`},
+		{&s.putReply, `INSERT OR REPLACE INTO cache (key, reply, created_at) VALUES (?, ?, ?)`},
+		{&s.putResult, `INSERT OR REPLACE INTO results
+			(sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		if *p.dst, err = db.PrepareContext(ctx, p.sql); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	return s, nil
 }
 
@@ -77,7 +95,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.getReply, s.putReply, s.putResult} {
+		st.Close()
+	}
+	return s.db.Close()
+}
 
 func (s *Store) migrate(ctx context.Context) error {
 	var mode string
@@ -124,7 +147,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // GetReply returns the cached reply for key.
 func (s *Store) GetReply(ctx context.Context, key string) (llm.Reply, bool, error) {
 	var text string
-	err := s.db.QueryRowContext(ctx, `SELECT reply FROM cache WHERE key = ?`, key).Scan(&text)
+	err := s.getReply.QueryRowContext(ctx, key).Scan(&text)
 	if errors.Is(err, sql.ErrNoRows) {
 		return llm.Reply{}, false, nil
 	}
@@ -144,8 +167,7 @@ func (s *Store) PutReply(ctx context.Context, key string, r llm.Reply) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT OR REPLACE INTO cache (key, reply, created_at) VALUES (?, ?, ?)`,
-		key, string(b), time.Now().UTC().Format(time.RFC3339))
+	_, err = s.putReply.ExecContext(ctx, key, string(b), time.Now().UTC().Format(time.RFC3339))
 	return err
 }
 
@@ -186,10 +208,7 @@ func (s *Store) PutResult(ctx context.Context, r Result) error {
 	if r.Score != nil {
 		score = *r.Score
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO results
-		(sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Sample, r.System, r.Metric, r.Repeat, r.Status, score, r.Raw, r.Attempts, r.LatencyMS, r.Tokens)
+	_, err := s.putResult.ExecContext(ctx, r.Sample, r.System, r.Metric, r.Repeat, r.Status, score, r.Raw, r.Attempts, r.LatencyMS, r.Tokens)
 	return err
 }
 
