@@ -38,7 +38,8 @@ func (p *PCM) Int16() []int16 {
 
 // Audio decodes the first audio stream of path to 16 kHz mono float32 PCM,
 // mixing channels down. A file without audio gives an error wrapping
-// ErrNoStream.
+// ErrNoStream. A damaged or truncated file gives the audio that could be
+// decoded together with an error wrapping ErrDamaged.
 func Audio(ctx context.Context, path string) (*PCM, error) {
 	info, err := Probe(ctx, path)
 	if err != nil {
@@ -71,5 +72,5 @@ func (info *Info) DecodeAudio(ctx context.Context) (*PCM, error) {
 	for i := range samples {
 		samples[i] = math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:]))
 	}
-	return &PCM{SampleRate: SampleRate, Samples: samples}, nil
+	return &PCM{SampleRate: SampleRate, Samples: samples}, damaged("audio", path, stderr)
 }

@@ -21,6 +21,23 @@ var ErrNotMedia = errors.New("not a readable media file")
 // audio in a silent video, no video in a sound file, no subtitle track).
 var ErrNoStream = errors.New("no such stream")
 
+// ErrDamaged reports that ffmpeg met damaged or missing data while
+// decoding (a truncated or corrupt file) but carried on: what was delivered
+// before the error is valid, and callers may keep it with a warning.
+var ErrDamaged = errors.New("damaged or truncated media")
+
+// damaged returns an error wrapping ErrDamaged when ffmpeg's diagnostics of
+// a run that succeeded show that data was lost, and nil otherwise.
+func damaged(what, path string, stderr *tailWriter) error {
+	all := stderr.buf.String()
+	for _, s := range []string{"partial file", "Invalid data found", "Error while decoding", "corrupt", "error while decoding"} {
+		if strings.Contains(all, s) {
+			return fmt.Errorf("%s %s: %w: %s", what, path, ErrDamaged, stderr.lastLine())
+		}
+	}
+	return nil
+}
+
 // tool returns the absolute path of an ffmpeg binary ("ffmpeg" or "ffprobe").
 func tool(name string) (string, error) {
 	p, err := exec.LookPath(name)
@@ -83,7 +100,7 @@ func runError(ctx context.Context, what, path string, err error, stderr *tailWri
 		msg = err.Error()
 	}
 	all := stderr.buf.String()
-	for _, s := range []string{"Invalid data found", "moov atom not found", "could not find codec parameters", "End of file", "Invalid argument"} {
+	for _, s := range []string{"Invalid data found", "moov atom not found", "could not find codec parameters", "End of file"} {
 		if strings.Contains(all, s) {
 			return fmt.Errorf("%s %s: %w: %s", what, path, ErrNotMedia, msg)
 		}

@@ -39,7 +39,9 @@ const DefaultRate = 2.0
 // Frames decodes the video of path and calls fn with each frame, in order,
 // as ffmpeg delivers it through a pipe. Returning an error from fn stops
 // decoding and Frames returns that error. A file without video gives an
-// error wrapping ErrNoStream. Rotation stored in the file is applied.
+// error wrapping ErrNoStream. Rotation stored in the file is applied. When
+// the file is damaged or cut short, the frames that could be decoded are
+// delivered and the error wraps ErrDamaged.
 func Frames(ctx context.Context, path string, opts FrameOptions, fn func(Frame) error) error {
 	info, err := Probe(ctx, path)
 	if err != nil {
@@ -86,7 +88,8 @@ func (info *Info) DecodeFrames(ctx context.Context, opts FrameOptions, fn func(F
 		filter += ",scale=w='if(gte(iw,ih),min(iw," + m + "),-2)':h='if(gte(iw,ih),-2,min(ih," + m + "))'"
 	}
 	args := []string{"-nostdin", "-v", "error"}
-	args = append(args, "-i", path, "-map", "0:v:0", "-an", "-sn", "-dn",
+	video, _ := info.Video()
+	args = append(args, "-i", path, "-map", "0:"+strconv.Itoa(video.Index), "-an", "-sn", "-dn",
 		"-vf", filter, "-f", "image2pipe", "-c:v", "ppm", "pipe:1")
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -175,7 +178,7 @@ func (info *Info) DecodeFrames(ctx context.Context, opts FrameOptions, fn func(F
 	case readErr != nil:
 		return fmt.Errorf("frames %s: reading ffmpeg output: %w", path, readErr)
 	}
-	return nil
+	return damaged("frames", path, stderr)
 }
 
 // readPPMHeader reads "P6 <w> <h> <max>" and the single whitespace byte

@@ -82,6 +82,25 @@ func buildClips(dir string) error {
 		return err
 	}
 	clips["rotated.mp4"] = p("rotated.mp4")
+	// A song with cover art: the picture is a video stream marked as such.
+	if err := ff("-f", "lavfi", "-i", "sine=f=330:r=44100:d=1", "-f", "lavfi", "-i", "color=c=red:s=64x64:d=1",
+		"-map", "0", "-map", "1", "-frames:v", "1", "-c:a", "libmp3lame", "-c:v", "png", "-disposition:v", "attached_pic", p("cover.mp3")); err != nil {
+		return err
+	}
+	clips["cover.mp3"] = p("cover.mp3")
+	// An MP4 whose index is at the front, cut in half: it opens, and
+	// decoding stops where the data ends.
+	if err := ff("-i", p("good.mp4"), "-map", "0:v", "-map", "0:a", "-c", "copy", "-movflags", "+faststart", p("faststart.mp4")); err != nil {
+		return err
+	}
+	fs, err := os.ReadFile(p("faststart.mp4"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(p("cut.mp4"), fs[:len(fs)*6/10], 0o644); err != nil {
+		return err
+	}
+	clips["cut.mp4"] = p("cut.mp4")
 	// A truncated MP4: the moov atom written at the end is cut off.
 	good, err := os.ReadFile(p("good.mp4"))
 	if err != nil {
@@ -384,6 +403,41 @@ func TestBadMedia(t *testing.T) {
 	_, err := Probe(ctx, filepath.Join(t.TempDir(), "missing.mp4"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: %v, want not-exist", err)
+	}
+}
+
+func TestCutShort(t *testing.T) {
+	path := clip(t, "cut.mp4")
+	frames, err := collect(t, path, FrameOptions{Rate: 10})
+	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) {
+		t.Errorf("frames: %v, want ErrDamaged naming the file", err)
+	}
+	if len(frames) == 0 || len(frames) >= 20 {
+		t.Errorf("got %d frames of 20, want the ones before the cut", len(frames))
+	}
+	pcm, err := Audio(context.Background(), path)
+	if err != nil && !errors.Is(err, ErrDamaged) {
+		t.Errorf("audio: %v, want nil or ErrDamaged", err)
+	}
+	if pcm == nil || pcm.Duration() >= 2 {
+		t.Errorf("audio of a cut file: %+v", pcm)
+	}
+}
+
+func TestCoverArt(t *testing.T) {
+	path := clip(t, "cover.mp3")
+	info, err := Probe(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.HasVideo || !info.HasAudio {
+		t.Errorf("cover art counted as video: %+v", info)
+	}
+	if _, err := collect(t, path, FrameOptions{}); !errors.Is(err, ErrNoStream) {
+		t.Errorf("frames of a song with cover art: %v, want ErrNoStream", err)
+	}
+	if _, err := Audio(context.Background(), path); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -84,12 +84,17 @@ func (info *Info) DecodeSubtitles(ctx context.Context) (*Subtitles, error) {
 	if !info.HasSubtitle {
 		return nil, fmt.Errorf("subtitles %s: %w: the file has no subtitle track", clip, ErrNoStream)
 	}
+	track, ok := info.TextSubtitle()
+	if !ok {
+		sub, _ := info.Subtitle()
+		return nil, fmt.Errorf("subtitles %s: %w: the subtitle track is pictures (%s), not text", clip, ErrNoStream, sub.Codec)
+	}
 	bin, err := tool("ffmpeg")
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, bin, "-nostdin", "-v", "error", "-i", clip,
-		"-map", "0:s:0", "-f", "srt", "pipe:1")
+		"-map", "0:"+strconv.Itoa(track.Index), "-f", "srt", "pipe:1")
 	stderr := &tailWriter{max: 4096}
 	cmd.Stderr = stderr
 	out, err := cmd.Output()
@@ -101,6 +106,25 @@ func (info *Info) DecodeSubtitles(ctx context.Context) (*Subtitles, error) {
 		return nil, fmt.Errorf("subtitles %s: embedded track: %w", clip, err)
 	}
 	return &Subtitles{Source: SourceEmbedded, Path: clip, Cues: cues}, nil
+}
+
+// textSubtitleCodecs are the subtitle codecs that carry text, which ffmpeg
+// can turn into SubRip; the others (dvd_subtitle, hdmv_pgs_subtitle,
+// dvb_subtitle, xsub) are pictures.
+var textSubtitleCodecs = map[string]bool{
+	"mov_text": true, "subrip": true, "srt": true, "webvtt": true, "ass": true, "ssa": true,
+	"text": true, "microdvd": true, "mpl2": true, "jacosub": true, "sami": true, "realtext": true,
+	"subviewer": true, "subviewer1": true, "vplayer": true, "pjs": true, "stl": true, "eia_608": true,
+}
+
+// TextSubtitle returns the first subtitle stream that carries text.
+func (in *Info) TextSubtitle() (Stream, bool) {
+	for _, s := range in.Streams {
+		if s.Type == "subtitle" && textSubtitleCodecs[s.Codec] {
+			return s, true
+		}
+	}
+	return Stream{}, false
 }
 
 // FindSubtitles looks for the subtitles of clip without being told where
