@@ -115,7 +115,11 @@ func TrackPitch(a Audio, cfg PitchConfig) PitchTrack {
 			unvoiced += 2
 		}
 		cs := []pitchCandidate{{f: 0, strength: unvoiced}}
-		if localPeak == 0 {
+		// A voiced candidate scores at most 1 + OctaveCost·log2(ceiling/floor)
+		// and avoids at most two voicing switches; when the unvoiced one
+		// beats that, the frame is unvoiced on any path and needs no search.
+		maxVoiced := 1 + cfg.OctaveCost*math.Log2(cfg.CeilingHz/cfg.FloorHz) + 2*cfg.VoicedUnvoicedCost*0.01/step
+		if localPeak == 0 || unvoiced > maxVoiced {
 			cands[i] = cs
 			continue
 		}
