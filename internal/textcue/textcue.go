@@ -56,8 +56,29 @@ var englishNegators = map[string]bool{
 	"havent": true, "hasnt": true, "hadnt": true, "neednt": true,
 }
 
-// chineseNegators negate a Chinese emotion word up to two characters later.
+// chineseNegators negate a Chinese emotion word up to three characters
+// later ("不开心", "不太开心", "没有很开心"), unless they are part of one of
+// chineseNonNegating.
 const chineseNegators = "不没沒别別未无無非"
+
+// chineseNonNegating are words holding a negator character that do not
+// negate: intensifiers ("非常开心", "特别开心", "无比激动") and others.
+var chineseNonNegating = []string{"非常", "无比", "無比", "无限", "無限", "特别", "特別", "不禁", "不胜", "不勝", "未免", "分别", "分別", "告别", "告別"}
+
+// inChineseWord reports whether the negator at run[k] belongs to one of
+// chineseNonNegating.
+func inChineseWord(run []rune, k int) bool {
+	for _, w := range chineseNonNegating {
+		r := []rune(w)
+		for off := 0; off < len(r); off++ {
+			start := k - off
+			if start >= 0 && start+len(r) <= len(run) && string(run[start:start+len(r)]) == w {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // clauseBreakers end the reach of a negation.
 var clauseBreakers = map[string]bool{"but": true, "however": true, "though": true, "although": true, "yet": true}
@@ -237,8 +258,8 @@ func (l *Lexicon) chinese(run []rune, seg int) []EmotionWord {
 		w := string(run[i : i+n])
 		e := l.zh[w]
 		neg := false
-		for k := i - 1; k >= 0 && k >= i-2; k-- {
-			if strings.ContainsRune(chineseNegators, run[k]) {
+		for k := i - 1; k >= 0 && k >= i-3; k-- {
+			if strings.ContainsRune(chineseNegators, run[k]) && !inChineseWord(run, k) {
 				neg = true
 			}
 		}

@@ -43,6 +43,9 @@ func TestEmotionWords(t *testing.T) {
 		{"chinese negation", "我不太开心，也很生气", []wordCase{{"开心", "happy", true}, {"生气", "mad", false}}},
 		{"chinese word with negator inside", "他有点不安", []wordCase{{"不安", "scared", false}}},
 		{"mixed", "OK，我好害怕", []wordCase{{"害怕", "scared", false}}},
+		{"chinese intensifiers", "非常开心，特别感动，无比激动", []wordCase{{"开心", "happy", false}, {"感动", "happy", false}, {"激动", "surprised", false}}},
+		{"chinese long negation", "我没有很生气", []wordCase{{"生气", "mad", true}}},
+		{"phrase", "I was at a loss for words", []wordCase{{"at a loss for words", "surprised", false}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
