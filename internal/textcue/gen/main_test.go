@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"emer/internal/wheel"
 )
 
 // TestLexiconUpToDate regenerates the lexicon and compares it with the
@@ -30,15 +32,37 @@ func TestLexiconUpToDate(t *testing.T) {
 	}
 }
 
-func TestReadWheelFillsDown(t *testing.T) {
-	w, err := readWheel("../../../../shared/data/emotion-wheel/affectgpt2025/wheel1.xlsx")
+func TestBuildCategories(t *testing.T) {
+	wheels := "../../../../shared/data/emotion-wheel/affectgpt2025"
+	lex, err := wheel.Load(wheels)
 	if err != nil {
 		t.Skipf("shared emotion-wheel data not available (%v)", err)
 	}
-	if len(w.paths) != 72 {
-		t.Errorf("%d rows, want 72", len(w.paths))
+	entries, st, err := build(lex)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if p := w.paths[1]; p != [3]string{"mad", "offended", "insulated"} {
-		t.Errorf("row 2 = %q, want mad/offended/insulated", p)
+	got := map[string]entry{}
+	for _, e := range entries {
+		got[e.form] = e
+	}
+	for form, want := range map[string][2]string{
+		"happy":     {"happy", "wheel1"},
+		"happiness": {"happy", "m3"},
+		"furious":   {"mad", "wheel1"},
+		"anxiety":   {"scared", "m3"},
+		"wonderful": {"happy", "2-hop"},
+	} {
+		if e := got[form]; e.cat != want[0] || e.via != want[1] {
+			t.Errorf("%s: %+v, want category %s via %s", form, e, want[0], want[1])
+		}
+	}
+	for _, form := range []string{"left", "going", "see"} {
+		if e, ok := got[form]; ok {
+			t.Errorf("%s kept: %+v", form, e)
+		}
+	}
+	if st.via["m3"] < 1000 || st.graph == 0 {
+		t.Errorf("stats %+v", st)
 	}
 }
