@@ -3,6 +3,7 @@ package cues
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,17 +294,25 @@ func TestChineseSubtitle(t *testing.T) {
 }
 
 // BenchmarkAnalyze30s measures Analyze on a 30 s 1280×720 clip built from
-// sample6.jpg and looped test16k.wav; BenchmarkDecodeOnly measures ffmpeg
-// decoding the same clip and nothing else.
+// sample6.jpg (five faces) and looped test16k.wav, at the default rate and
+// at 1 and 2 frames a second; BenchmarkDecodeOnly measures ffmpeg decoding
+// the same clip and nothing else.
 func BenchmarkAnalyze30s(b *testing.B) {
 	clip := benchClip(b)
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := Analyze(context.Background(), clip, Options{}); err != nil {
-			b.Fatal(err)
+	for _, fps := range []float64{0, 1, 2} {
+		name := "default"
+		if fps > 0 {
+			name = fmt.Sprintf("fps%g", fps)
 		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Analyze(context.Background(), clip, Options{FPS: fps}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(30*float64(b.N)/b.Elapsed().Seconds(), "x_realtime")
+		})
 	}
-	b.ReportMetric(30*float64(b.N)/b.Elapsed().Seconds(), "x_realtime")
 }
 
 func BenchmarkDecodeOnly(b *testing.B) {
