@@ -71,10 +71,10 @@ func runEnsemble(_ context.Context, opts ensembleOptions) error {
 		probs = append(probs, "--out is required")
 	}
 	if len(probs) > 0 {
-		return usageErrorf("%s", joinLines(probs))
+		return usageErrorf("%s", joinProblems(probs))
 	}
 
-	var info runInfo
+	var info evalRunInfo
 	b, err := os.ReadFile(filepath.Join(opts.Results, "run.json"))
 	if err != nil {
 		return fmt.Errorf("%s is not an emer eval output directory: %w", opts.Results, err)
@@ -162,7 +162,7 @@ func runEnsemble(_ context.Context, opts ensembleOptions) error {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(opts.Out, buf.Bytes()); err != nil {
+	if err := replaceFile(opts.Out, buf.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.Stderr, "emer ensemble: %s by %s: %d samples", opts.Name, opts.By, len(gt.Rows)-len(unscored))
@@ -172,7 +172,7 @@ func runEnsemble(_ context.Context, opts ensembleOptions) error {
 	fmt.Fprintln(opts.Stderr)
 	if len(unscored) > 0 {
 		return fmt.Errorf("%d samples have no %s score from any system and were left out (%s): %w",
-			len(unscored), opts.By, abbreviate(unscored, 10), errPartial)
+			len(unscored), opts.By, abbreviateNames(unscored, 10), errPartial)
 	}
 	return nil
 }
@@ -206,7 +206,7 @@ func readResultsFile(path string) ([]store.Result, error) {
 	}
 }
 
-func joinLines(s []string) string {
+func joinProblems(s []string) string {
 	var b bytes.Buffer
 	for i, x := range s {
 		if i > 0 {

@@ -28,24 +28,24 @@ func pickJudge(c *llmtest.Call) llmtest.Step {
 	}
 	switch {
 	case strings.HasPrefix(p, "下面给出人物的《真实描述》"):
-		if n := num(`clue(\d+)`, between(p, "《预测描述》：", "\n输出：")); n != "" {
+		if n := num(`clue(\d+)`, textBetween(p, "《预测描述》：", "\n输出：")); n != "" {
 			return llmtest.Step{Text: "'预测分数'：" + n + "；'原因'：x"}
 		}
 		return llmtest.Step{Text: "还行"}
 	case strings.HasPrefix(p, "请根据以下视频描述"):
-		n := num(`emo(\d+)`, between(p, "视频描述：", "\n输出结果："))
+		n := num(`emo(\d+)`, textBetween(p, "视频描述：", "\n输出结果："))
 		if n == "" {
 			n = "1"
 		}
 		return llmtest.Step{Text: "情感" + n}
 	}
-	return llmtest.Step{Text: "'预测分数'：" + num(`情感(\d+)`, between(p, "《预测情感》：", "\n输出：")) + "；'原因'：x"}
+	return llmtest.Step{Text: "'预测分数'：" + num(`情感(\d+)`, textBetween(p, "《预测情感》：", "\n输出：")) + "；'原因'：x"}
 }
 
 func TestEnsemble(t *testing.T) {
 	dir := t.TempDir()
 	names := []string{"s1", "s2", "s3", "s4"}
-	writeCSV(t, filepath.Join(dir, "gt.csv"), "chi_reasons", names, []string{"他生气", "他高兴", "他难过", "他平静"})
+	writeReasonsCSV(t, filepath.Join(dir, "gt.csv"), "chi_reasons", names, []string{"他生气", "他高兴", "他难过", "他平静"})
 	systems := map[string][]string{
 		"a": {"a1 clue7 emo9", "a2 clue8 emo2", "a3 emo2", "a4 emo5"},
 		"b": {"b1 clue9 emo1", "b2 clue2 emo2", "b3 clue4 emo3", "b4 emo5"},
@@ -54,7 +54,7 @@ func TestEnsemble(t *testing.T) {
 	var preds []string
 	for _, s := range []string{"c", "a", "b"} {
 		path := filepath.Join(dir, s+".csv")
-		writeCSV(t, path, "chi_reasons", names, systems[s])
+		writeReasonsCSV(t, path, "chi_reasons", names, systems[s])
 		preds = append(preds, s+"="+path)
 	}
 	srv := llmtest.NewServer(pickJudge)
@@ -63,7 +63,7 @@ func TestEnsemble(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	eval := func(preds []string) error {
 		return runEval(context.Background(), evalOptions{GT: filepath.Join(dir, "gt.csv"), Preds: preds, Protocol: "release", Out: out, Repeats: 1,
-			Config: testConfig(srv.BaseURL()), Stdout: &stdout, Stderr: &stderr})
+			Config: judgeTestConfig(srv.BaseURL()), Stdout: &stdout, Stderr: &stderr})
 	}
 	if err := eval(preds); !errors.Is(err, errPartial) {
 		t.Fatalf("eval: %v, want errPartial (unparseable clue replies)", err)
@@ -105,7 +105,7 @@ func TestEnsemble(t *testing.T) {
 	if err := eval(append(preds, "best-emotion="+emoCSV)); !errors.Is(err, errPartial) {
 		t.Fatalf("eval with the ensemble: %v", err)
 	}
-	sum := readSummary(t, out)
+	sum := readSummaryJSON(t, out)
 	if m := sum.Systems["best-emotion"]["emotion"]; m.Mean == nil || *m.Mean != (9.0+2+3+5)/4 {
 		t.Errorf("ensemble's emotion summary %+v", m)
 	}

@@ -101,7 +101,7 @@ Settings (later sources win: defaults, config file, environment, flags):
 			}
 			opts.Config = cfg
 			opts.Stdout, opts.Stderr = g.stdout, g.stderr
-			opts.Progress = isTerminal(g.stderr)
+			opts.Progress = isTerminalWriter(g.stderr)
 			return runEval(cmd.Context(), opts)
 		},
 	}
@@ -132,21 +132,21 @@ func settingsHelp() string {
 	return b.String()
 }
 
-func isTerminal(w io.Writer) bool {
+func isTerminalWriter(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// system is one --pred.
-type system struct {
+// evalSystem is one --pred.
+type evalSystem struct {
 	Name string `json:"name"`
 	Path string `json:"path"`
 	pred map[string]string
 }
 
-// runInfo is DIR/run.json: what was judged, for resuming and for
+// evalRunInfo is DIR/run.json: what was judged, for resuming and for
 // emer ensemble.
-type runInfo struct {
+type evalRunInfo struct {
 	GT       string            `json:"gt"`
 	Systems  map[string]string `json:"systems"` // name -> predictions file (absolute)
 	Protocol string            `json:"protocol"`
@@ -167,8 +167,8 @@ type evalSummary struct {
 	Judge   judgeInfo                                       `json:"judge"`
 }
 
-// item is one unit of work: a sample of a system on a metric, one repeat.
-type item struct {
+// evalItem is one unit of work: a sample of a system on a metric, one repeat.
+type evalItem struct {
 	key      store.ResultKey
 	gt, pred string
 }
@@ -183,13 +183,13 @@ func runEval(ctx context.Context, opts evalOptions) error {
 
 	// Everything to judge, in sample order so that a sample's ground-truth
 	// summaries are shared by the systems judged next to each other.
-	var items []item
+	var items []evalItem
 	gtReasons := gt.Map(reasonsColumn(gt))
 	for _, sample := range gt.Names() {
 		for _, s := range sysList {
 			for _, m := range proto.Metrics {
 				for r := range opts.Repeats {
-					items = append(items, item{
+					items = append(items, evalItem{
 						key:  store.ResultKey{Sample: sample, System: s.Name, Metric: string(m), Repeat: r},
 						gt:   gtReasons[sample],
 						pred: s.pred[sample],
@@ -209,7 +209,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		cachePath = dbPath
 	}
 	if opts.DryRun {
-		return dryRun(ctx, opts, proto, items, dbPath, cachePath)
+		return evalDryRun(ctx, opts, proto, items, dbPath, cachePath)
 	}
 
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
@@ -221,7 +221,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	}
 	defer db.Close()
 	cacheDB := db
-	if abs(cachePath) != abs(dbPath) {
+	if absPath(cachePath) != absPath(dbPath) {
 		if cacheDB, err = store.Open(ctx, cachePath); err != nil {
 			return err
 		}
@@ -230,11 +230,11 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	if err := claimJudge(ctx, db, ji, opts.Out); err != nil {
 		return err
 	}
-	info := runInfo{GT: abs(opts.GT), Systems: map[string]string{}, Protocol: proto.Name, Repeats: opts.Repeats}
+	info := evalRunInfo{GT: absPath(opts.GT), Systems: map[string]string{}, Protocol: proto.Name, Repeats: opts.Repeats}
 	for _, s := range sysList {
-		info.Systems[s.Name] = abs(s.Path)
+		info.Systems[s.Name] = absPath(s.Path)
 	}
-	if err := writeJSONFile(filepath.Join(opts.Out, "run.json"), info); err != nil {
+	if err := replaceJSONFile(filepath.Join(opts.Out, "run.json"), info); err != nil {
 		return err
 	}
 
@@ -250,7 +250,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	for _, r := range done {
 		isDone[r.Key()] = true
 	}
-	var todo []item
+	var todo []evalItem
 	for _, it := range items {
 		if !isDone[it.key] {
 			todo = append(todo, it)
@@ -260,7 +260,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	// results.jsonl is rebuilt from the store, so a line torn by a crash
 	// or a result stored but not yet written is mended before appending.
 	resultsPath := filepath.Join(opts.Out, "results.jsonl")
-	if err := writeResults(resultsPath, keep(done, wanted)); err != nil {
+	if err := writeResults(resultsPath, keepWanted(done, wanted)); err != nil {
 		return err
 	}
 	out, err := os.OpenFile(resultsPath, os.O_WRONLY|os.O_APPEND, 0o644)
@@ -354,23 +354,23 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	if err != nil {
 		return err
 	}
-	all = keep(all, wanted)
+	all = keepWanted(all, wanted)
 	if err := out.Close(); err != nil {
 		return err
 	}
 	if err := writeResults(resultsPath, all); err != nil {
 		return err
 	}
-	sum := summarize(all, sysList, proto, ji)
+	sum := summarizeResults(all, sysList, proto, ji)
 	sumJSON, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
 		return err
 	}
 	sumJSON = append(sumJSON, '\n')
-	if err := writeFileAtomic(filepath.Join(opts.Out, "summary.json"), sumJSON); err != nil {
+	if err := replaceFile(filepath.Join(opts.Out, "summary.json"), sumJSON); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(opts.Out, "summary.md"), []byte(summaryMarkdown(sum, proto))); err != nil {
+	if err := replaceFile(filepath.Join(opts.Out, "summary.md"), []byte(summaryMarkdown(sum, proto))); err != nil {
 		return err
 	}
 
@@ -402,7 +402,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 
 // checkEvalOptions validates the options and reads the inputs, reporting
 // every problem it finds.
-func checkEvalOptions(opts evalOptions) (*judge.Protocol, []*system, *table.Table, error) {
+func checkEvalOptions(opts evalOptions) (*judge.Protocol, []*evalSystem, *table.Table, error) {
 	var probs []string
 	if opts.GT == "" {
 		probs = append(probs, "--gt is required")
@@ -426,7 +426,7 @@ func checkEvalOptions(opts evalOptions) (*judge.Protocol, []*system, *table.Tabl
 	if err := opts.Config.Validate(); err != nil {
 		probs = append(probs, strings.Split(err.Error(), "\n")...)
 	}
-	var systems []*system
+	var systems []*evalSystem
 	seen := map[string]bool{}
 	for _, p := range opts.Preds {
 		name, path, ok := strings.Cut(p, "=")
@@ -437,7 +437,7 @@ func checkEvalOptions(opts evalOptions) (*judge.Protocol, []*system, *table.Tabl
 			probs = append(probs, fmt.Sprintf("--pred: system %q given twice", name))
 		default:
 			seen[name] = true
-			systems = append(systems, &system{Name: name, Path: path})
+			systems = append(systems, &evalSystem{Name: name, Path: path})
 		}
 	}
 	if len(probs) > 0 {
@@ -463,7 +463,7 @@ func checkEvalOptions(opts evalOptions) (*judge.Protocol, []*system, *table.Tabl
 			}
 		}
 		if len(missing) > 0 {
-			errs = append(errs, fmt.Errorf("%s: no prediction for %d ground-truth samples: %s", s.Path, len(missing), abbreviate(missing, 10)))
+			errs = append(errs, fmt.Errorf("%s: no prediction for %d ground-truth samples: %s", s.Path, len(missing), abbreviateNames(missing, 10)))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -489,7 +489,7 @@ func reasonsColumn(t *table.Table) string {
 	return c
 }
 
-func abbreviate(names []string, n int) string {
+func abbreviateNames(names []string, n int) string {
 	if len(names) <= n {
 		return strings.Join(names, ", ")
 	}
@@ -513,7 +513,7 @@ func claimJudge(ctx context.Context, db *store.Store, ji judgeInfo, dir string) 
 	return nil
 }
 
-func dryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, items []item, dbPath, cachePath string) error {
+func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, items []evalItem, dbPath, cachePath string) error {
 	cfg := opts.Config
 	isDone := map[store.ResultKey]bool{}
 	var cache llm.CacheStore
@@ -568,8 +568,8 @@ func dryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, items 
 	return err
 }
 
-// keep returns the results whose keys are wanted.
-func keep(rs []store.Result, wanted map[store.ResultKey]bool) []store.Result {
+// keepWanted returns the results whose keys are wanted.
+func keepWanted(rs []store.Result, wanted map[store.ResultKey]bool) []store.Result {
 	out := rs[:0:0]
 	for _, r := range rs {
 		if wanted[r.Key()] {
@@ -598,12 +598,12 @@ func writeResults(path string, rs []store.Result) error {
 		}
 		buf.Write(line)
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return replaceFile(path, buf.Bytes())
 }
 
-// writeFileAtomic writes data to a temporary file beside path, syncs it and
+// replaceFile writes data to a temporary file beside path, syncs it and
 // renames it over path.
-func writeFileAtomic(path string, data []byte) error {
+func replaceFile(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -626,15 +626,15 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(f.Name(), path)
 }
 
-func writeJSONFile(path string, v any) error {
+func replaceJSONFile(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'))
+	return replaceFile(path, append(b, '\n'))
 }
 
-func abs(p string) string {
+func absPath(p string) string {
 	a, err := filepath.Abs(p)
 	if err != nil {
 		return p
@@ -642,8 +642,8 @@ func abs(p string) string {
 	return a
 }
 
-// summarize computes summary.json from the results.
-func summarize(rs []store.Result, systems []*system, proto *judge.Protocol, ji judgeInfo) evalSummary {
+// summarizeResults computes summary.json from the results.
+func summarizeResults(rs []store.Result, systems []*evalSystem, proto *judge.Protocol, ji judgeInfo) evalSummary {
 	items := make([]judge.Judged, len(rs))
 	for i, r := range rs {
 		items[i] = judge.Judged{Sample: r.Sample, System: r.System, Metric: judge.Metric(r.Metric), Status: judge.Status(r.Status), Score: r.Score}

@@ -22,9 +22,9 @@ func paperJudge(c *llmtest.Call) llmtest.Step {
 	case strings.HasSuffix(p, "Score:"):
 		return llmtest.Step{Text: "Score: 7", Tokens: 2}
 	case strings.HasPrefix(p, "Please extract"):
-		return llmtest.Step{Text: "clues of " + between(p, "Input: ", " Output:"), Tokens: 20}
+		return llmtest.Step{Text: "clues of " + textBetween(p, "Input: ", " Output:"), Tokens: 20}
 	}
-	return llmtest.Step{Text: "emotion of " + between(p, "Input: ", "\nOutput:"), Tokens: 5}
+	return llmtest.Step{Text: "emotion of " + textBetween(p, "Input: ", "\nOutput:"), Tokens: 5}
 }
 
 // BenchmarkEvalPaper judges 1,000 samples × 2 systems with the paper
@@ -45,9 +45,9 @@ func BenchmarkEvalPaper(b *testing.B) {
 		x = append(x, fmt.Sprintf("Clip %d: the man looks upset and speaks loudly.", i))
 		y = append(y, fmt.Sprintf("Clip %d: a person smiles; the music is cheerful.", i))
 	}
-	writeCSV(b, filepath.Join(dir, "gt.csv"), "reasons", names, gt)
-	writeCSV(b, filepath.Join(dir, "x.csv"), "reasons", names, x)
-	writeCSV(b, filepath.Join(dir, "y.csv"), "reasons", names, y)
+	writeReasonsCSV(b, filepath.Join(dir, "gt.csv"), "reasons", names, gt)
+	writeReasonsCSV(b, filepath.Join(dir, "x.csv"), "reasons", names, x)
+	writeReasonsCSV(b, filepath.Join(dir, "y.csv"), "reasons", names, y)
 
 	srv := llmtest.NewServer(func(c *llmtest.Call) llmtest.Step {
 		s := paperJudge(c)
@@ -55,7 +55,7 @@ func BenchmarkEvalPaper(b *testing.B) {
 		return s
 	})
 	defer srv.Close()
-	cfg := testConfig(srv.BaseURL())
+	cfg := judgeTestConfig(srv.BaseURL())
 	cfg.Concurrency = concurrency
 	cfg.Timeout = 0
 

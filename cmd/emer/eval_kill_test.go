@@ -29,9 +29,9 @@ func killData(t *testing.T, dir string, n int) (gt string, preds []string) {
 		b = append(b, fmt.Sprintf("第%d段：她%s高兴，笑着说话。", i, strings.Repeat("很", i%3+1)))
 	}
 	gt = filepath.Join(dir, "gt.csv")
-	writeCSV(t, gt, "chi_reasons", names, g)
-	writeCSV(t, filepath.Join(dir, "a.csv"), "chi_reasons", names, a)
-	writeCSV(t, filepath.Join(dir, "b.csv"), "chi_reasons", names, b)
+	writeReasonsCSV(t, gt, "chi_reasons", names, g)
+	writeReasonsCSV(t, filepath.Join(dir, "a.csv"), "chi_reasons", names, a)
+	writeReasonsCSV(t, filepath.Join(dir, "b.csv"), "chi_reasons", names, b)
 	return gt, []string{"a=" + filepath.Join(dir, "a.csv"), "b=" + filepath.Join(dir, "b.csv")}
 }
 
@@ -98,7 +98,7 @@ func TestEvalKillResume(t *testing.T) {
 	if sentBeforeKill < 90 {
 		t.Fatalf("first run made only %d requests before the deadline: %s", sentBeforeKill, firstErr.String())
 	}
-	partial := readResults(t, filepath.Join(out, "results.jsonl"))
+	partial := readResultsJSONL(t, filepath.Join(out, "results.jsonl"))
 	if len(partial) == 0 || len(partial) >= 160 {
 		t.Fatalf("killed run left %d results; want some of 160", len(partial))
 	}
@@ -120,18 +120,18 @@ func TestEvalKillResume(t *testing.T) {
 	if b, err := second.CombinedOutput(); err != nil {
 		t.Fatalf("resumed run: %v\n%s", err, b)
 	}
-	got := readResults(t, filepath.Join(out, "results.jsonl"))
+	got := readResultsJSONL(t, filepath.Join(out, "results.jsonl"))
 
 	// Reference: one uninterrupted run against a fresh judge.
 	ref := llmtest.NewServer(releaseJudge)
 	defer ref.Close()
 	refOut := filepath.Join(dir, "ref")
-	cfg := testConfig(ref.BaseURL())
+	cfg := judgeTestConfig(ref.BaseURL())
 	var so, se bytes.Buffer
 	if err := runEval(context.Background(), evalOptions{GT: gt, Preds: preds, Protocol: "release", Out: refOut, Repeats: 1, Config: cfg, Stdout: &so, Stderr: &se}); err != nil {
 		t.Fatalf("reference run: %v\n%s", err, se.String())
 	}
-	want := readResults(t, filepath.Join(refOut, "results.jsonl"))
+	want := readResultsJSONL(t, filepath.Join(refOut, "results.jsonl"))
 	if len(got) != len(want) || len(want) != 160 {
 		t.Fatalf("resumed run has %d results, reference %d, want 160", len(got), len(want))
 	}

@@ -27,8 +27,8 @@ import (
 	"emer/internal/store"
 )
 
-// writeCSV writes an EMER CSV with a names column and one text column.
-func writeCSV(t testing.TB, path, col string, names, texts []string) {
+// writeReasonsCSV writes an EMER CSV with a names column and one text column.
+func writeReasonsCSV(t testing.TB, path, col string, names, texts []string) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
@@ -42,9 +42,9 @@ func writeCSV(t testing.TB, path, col string, names, texts []string) {
 	}
 }
 
-// between returns the text after the last occurrence of start and before
+// textBetween returns the text after the last occurrence of start and before
 // the next end.
-func between(s, start, end string) string {
+func textBetween(s, start, end string) string {
 	i := strings.LastIndex(s, start)
 	if i < 0 {
 		return ""
@@ -56,11 +56,11 @@ func between(s, start, end string) string {
 	return s
 }
 
-func runes(s string) int { return utf8.RuneCountInString(s) }
+func runeLen(s string) int { return utf8.RuneCountInString(s) }
 
 // The fake release judge: its answers are known functions of its input.
-func fakeClueScore(gt, pred string) int { return 1 + (runes(gt)+2*runes(pred))%10 }
-func fakeEmotion(reason string) string  { return fmt.Sprintf("情感%d", runes(reason)%5) }
+func fakeClueScore(gt, pred string) int { return 1 + (runeLen(gt)+2*runeLen(pred))%10 }
+func fakeEmotion(reason string) string  { return fmt.Sprintf("情感%d", runeLen(reason)%5) }
 func fakeEmotionScore(gt, pred string) int {
 	var a, b int
 	fmt.Sscanf(gt, "情感%d", &a)
@@ -73,12 +73,12 @@ func releaseJudge(c *llmtest.Call) llmtest.Step {
 	p := c.Prompt()
 	switch {
 	case strings.HasPrefix(p, "下面给出人物的《真实描述》"):
-		gt, pred := between(p, "《真实描述》：", "\n《预测描述》："), between(p, "《预测描述》：", "\n输出：")
+		gt, pred := textBetween(p, "《真实描述》：", "\n《预测描述》："), textBetween(p, "《预测描述》：", "\n输出：")
 		return llmtest.Step{Text: fmt.Sprintf("'预测分数'：%d；'原因'：长度相近", fakeClueScore(gt, pred)), Tokens: 7}
 	case strings.HasPrefix(p, "请根据以下视频描述"):
-		return llmtest.Step{Text: fakeEmotion(between(p, "视频描述：", "\n输出结果：")), Tokens: 2}
+		return llmtest.Step{Text: fakeEmotion(textBetween(p, "视频描述：", "\n输出结果：")), Tokens: 2}
 	case strings.HasPrefix(p, "下面给出人物的《真实情感》"):
-		gt, pred := between(p, "《真实情感》：", "\n《预测情感》："), between(p, "《预测情感》：", "\n输出：")
+		gt, pred := textBetween(p, "《真实情感》：", "\n《预测情感》："), textBetween(p, "《预测情感》：", "\n输出：")
 		return llmtest.Step{Text: fmt.Sprintf("'预测分数'：%d；'原因'：一致", fakeEmotionScore(gt, pred)), Tokens: 5}
 	}
 	return llmtest.Step{Status: 400, Body: `{"error":{"message":"unknown prompt"}}`}
@@ -95,15 +95,15 @@ func clearConfigEnv(t *testing.T) {
 	}
 }
 
-func testConfig(baseURL string) config.Config {
+func judgeTestConfig(baseURL string) config.Config {
 	c := config.Default()
 	c.BaseURL, c.Model = baseURL, "fake-judge"
 	c.Concurrency, c.MaxAttempts, c.Timeout = 8, 3, config.Duration(2*time.Second)
 	return c
 }
 
-// readResults parses results.jsonl strictly: every line whole, no key twice.
-func readResults(t *testing.T, path string) map[store.ResultKey]store.Result {
+// readResultsJSONL parses results.jsonl strictly: every line whole, no key twice.
+func readResultsJSONL(t *testing.T, path string) map[store.ResultKey]store.Result {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -135,7 +135,7 @@ func readResults(t *testing.T, path string) map[store.ResultKey]store.Result {
 	return out
 }
 
-func readSummary(t *testing.T, dir string) evalSummary {
+func readSummaryJSON(t *testing.T, dir string) evalSummary {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 	if err != nil {
@@ -164,7 +164,7 @@ func (f *faultJudge) reply(c *llmtest.Call) llmtest.Step {
 		}
 		return llmtest.Step{Text: "'预测分数'：5；'原因'：一致"}
 	}
-	pred := between(p, "《预测描述》：", "\n输出：")
+	pred := textBetween(p, "《预测描述》：", "\n输出：")
 	f.mu.Lock()
 	f.seen[pred]++
 	n, healthy := f.seen[pred], f.healthy
@@ -235,13 +235,13 @@ func TestEvalFaults(t *testing.T) {
 		gts = append(gts, "他很生气")
 		preds = append(preds, c.pred)
 	}
-	writeCSV(t, filepath.Join(dir, "gt.csv"), "chi_reasons", names, gts)
-	writeCSV(t, filepath.Join(dir, "a.csv"), "chi_reasons", names, preds)
+	writeReasonsCSV(t, filepath.Join(dir, "gt.csv"), "chi_reasons", names, gts)
+	writeReasonsCSV(t, filepath.Join(dir, "a.csv"), "chi_reasons", names, preds)
 
 	fj := &faultJudge{seen: map[string]int{}}
 	srv := llmtest.NewServer(fj.reply)
 	defer srv.Close()
-	cfg := testConfig(srv.BaseURL())
+	cfg := judgeTestConfig(srv.BaseURL())
 	cfg.Timeout = config.Duration(300 * time.Millisecond)
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
@@ -254,7 +254,7 @@ func TestEvalFaults(t *testing.T) {
 	if !errors.Is(err, errPartial) {
 		t.Fatalf("err = %v, want errPartial", err)
 	}
-	res := readResults(t, filepath.Join(out, "results.jsonl"))
+	res := readResultsJSONL(t, filepath.Join(out, "results.jsonl"))
 	if len(res) != 2*len(cases) {
 		t.Fatalf("%d results, want %d", len(res), 2*len(cases))
 	}
@@ -290,7 +290,7 @@ func TestEvalFaults(t *testing.T) {
 	if clue.NScored != 3 || clue.NFailed != len(cases)-3 || clue.Mean == nil || math.Abs(*clue.Mean-23.0/3) > 1e-12 {
 		t.Errorf("clue summary %+v, want 3 scored (mean 23/3), %d failed", clue, len(cases)-3)
 	}
-	if got := readSummary(t, out); got.Systems["a"]["clue"].NFailed != clue.NFailed || got.Judge.Protocol != "release" || len(got.Judge.PromptSHA256) != 64 {
+	if got := readSummaryJSON(t, out); got.Systems["a"]["clue"].NFailed != clue.NFailed || got.Judge.Protocol != "release" || len(got.Judge.PromptSHA256) != 64 {
 		t.Errorf("summary.json = %+v", got)
 	}
 	for _, want := range []string{"ok 17", "parse_error 3", "out_of_range 2", "request_error 5", "refused 1"} {
@@ -316,7 +316,7 @@ func TestEvalFaults(t *testing.T) {
 	if got := srv.Count() - before; got != 5 {
 		t.Errorf("rerun sent %d requests, want 5 (the request errors)", got)
 	}
-	res = readResults(t, filepath.Join(out, "results.jsonl"))
+	res = readResultsJSONL(t, filepath.Join(out, "results.jsonl"))
 	if len(res) != 2*len(cases) {
 		t.Fatalf("rerun: %d results, want %d", len(res), 2*len(cases))
 	}
@@ -350,9 +350,9 @@ func TestEvalDryRunAndResume(t *testing.T) {
 	clearConfigEnv(t)
 	dir := t.TempDir()
 	names := []string{"a1", "a2", "a3"}
-	writeCSV(t, filepath.Join(dir, "gt.csv"), "reasons", names, []string{"He frowns.", "He smiles.", "He cries."})
-	writeCSV(t, filepath.Join(dir, "x.csv"), "reasons", names, []string{"angry", "happy", "sad"})
-	writeCSV(t, filepath.Join(dir, "y.csv"), "reasons", names, []string{"calm", "happy", "sad"})
+	writeReasonsCSV(t, filepath.Join(dir, "gt.csv"), "reasons", names, []string{"He frowns.", "He smiles.", "He cries."})
+	writeReasonsCSV(t, filepath.Join(dir, "x.csv"), "reasons", names, []string{"angry", "happy", "sad"})
+	writeReasonsCSV(t, filepath.Join(dir, "y.csv"), "reasons", names, []string{"calm", "happy", "sad"})
 	srv := llmtest.NewServer(func(c *llmtest.Call) llmtest.Step {
 		switch p := c.Prompt(); {
 		case strings.HasPrefix(p, "Please summarize how many modalities"):
@@ -490,14 +490,14 @@ func TestEvalRealData(t *testing.T) {
 	srv := llmtest.NewServer(releaseJudge)
 	defer srv.Close()
 	out := t.TempDir()
-	cfg := testConfig(srv.BaseURL())
+	cfg := judgeTestConfig(srv.BaseURL())
 	cfg.Concurrency = 16
 	var stdout, stderr bytes.Buffer
 	err := runEval(context.Background(), evalOptions{GT: gtPath, Preds: args, Protocol: "release", Out: out, Repeats: 1, Config: cfg, Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
-	sum := readSummary(t, out)
+	sum := readSummaryJSON(t, out)
 	if len(sum.Systems) != len(preds) {
 		t.Fatalf("%d systems in the summary, want %d", len(sum.Systems), len(preds))
 	}
@@ -506,7 +506,7 @@ func TestEvalRealData(t *testing.T) {
 			got := sum.Systems[name][judge.Metric(m)]
 			if got.NScored != len(gt) || got.NFailed != 0 || got.Mean == nil || got.Stderr == nil ||
 				math.Abs(*got.Mean-w.mean) > 1e-9 || math.Abs(*got.Stderr-w.se) > 1e-9 {
-				t.Errorf("%s %s: got %+v (mean %v, stderr %v), want mean %v, stderr %v over %d", name, m, got, deref(got.Mean), deref(got.Stderr), w.mean, w.se, len(gt))
+				t.Errorf("%s %s: got %+v (mean %v, stderr %v), want mean %v, stderr %v over %d", name, m, got, derefScore(got.Mean), derefScore(got.Stderr), w.mean, w.se, len(gt))
 			}
 		}
 	}
@@ -516,7 +516,7 @@ func TestEvalRealData(t *testing.T) {
 	if sum.Judge.Model != "fake-judge" || sum.Judge.BaseURL != srv.BaseURL() || sum.Judge.Protocol != "release" {
 		t.Errorf("judge block %+v", sum.Judge)
 	}
-	res := readResults(t, filepath.Join(out, "results.jsonl"))
+	res := readResultsJSONL(t, filepath.Join(out, "results.jsonl"))
 	if len(res) != 2*len(gt)*len(preds) {
 		t.Errorf("%d results, want %d", len(res), 2*len(gt)*len(preds))
 	}
@@ -533,7 +533,7 @@ func TestEvalRealData(t *testing.T) {
 	}
 }
 
-func deref(p *float64) any {
+func derefScore(p *float64) any {
 	if p == nil {
 		return nil
 	}
@@ -545,7 +545,7 @@ func TestEvalSharedCache(t *testing.T) {
 	gt, preds := killData(t, dir, 5)
 	srv := llmtest.NewServer(releaseJudge)
 	defer srv.Close()
-	cfg := testConfig(srv.BaseURL())
+	cfg := judgeTestConfig(srv.BaseURL())
 	cfg.Cache = filepath.Join(dir, "shared.db")
 	run := func(out string, temperature float64) {
 		t.Helper()
@@ -562,7 +562,7 @@ func TestEvalSharedCache(t *testing.T) {
 	if srv.Count() != first {
 		t.Errorf("second directory sent %d requests through a shared cache", srv.Count()-first)
 	}
-	if diff := cmpResults(readResults(t, filepath.Join(dir, "one", "results.jsonl")), readResults(t, filepath.Join(dir, "two", "results.jsonl"))); diff != "" {
+	if diff := cmpResults(readResultsJSONL(t, filepath.Join(dir, "one", "results.jsonl")), readResultsJSONL(t, filepath.Join(dir, "two", "results.jsonl"))); diff != "" {
 		t.Errorf("results differ:\n%s", diff)
 	}
 	// At temperature 0.7 replies are samples: none is read from or put in
@@ -604,14 +604,14 @@ func TestEvalInterrupt(t *testing.T) {
 		}
 		cancel()
 	}()
-	cfg := testConfig(srv.BaseURL())
+	cfg := judgeTestConfig(srv.BaseURL())
 	cfg.Concurrency = 2
 	opts := evalOptions{GT: gt, Preds: preds, Protocol: "release", Out: filepath.Join(dir, "out"), Repeats: 1, Config: cfg, Stdout: io.Discard, Stderr: io.Discard}
 	err := runEval(ctx, opts)
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "resume") {
 		t.Fatalf("interrupted run: %v", err)
 	}
-	partial := readResults(t, filepath.Join(dir, "out", "results.jsonl"))
+	partial := readResultsJSONL(t, filepath.Join(dir, "out", "results.jsonl"))
 	for _, r := range partial {
 		if r.Status != "ok" {
 			t.Errorf("interruption recorded as a result: %+v", r)
@@ -620,7 +620,7 @@ func TestEvalInterrupt(t *testing.T) {
 	if err := runEval(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
-	if res := readResults(t, filepath.Join(dir, "out", "results.jsonl")); len(res) != 80 || len(partial) >= 80 {
+	if res := readResultsJSONL(t, filepath.Join(dir, "out", "results.jsonl")); len(res) != 80 || len(partial) >= 80 {
 		t.Errorf("%d results after the interruption, %d after resuming; want fewer than 80, then 80", len(partial), len(res))
 	}
 }
