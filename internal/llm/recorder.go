@@ -56,28 +56,31 @@ func (r *Recorder) Chat(ctx context.Context, req Request) (Reply, error) {
 	}
 	r.mu.Unlock()
 
-	attrs := []any{
-		"model", req.Model,
-		"salt", req.Salt,
-		"temperature", req.Temperature,
-		"messages", logMessages(req.Messages),
-		"latency_ms", elapsed.Milliseconds(),
+	attrs := []slog.Attr{
+		slog.String("model", req.Model),
+		slog.String("salt", req.Salt),
+		slog.Float64("temperature", req.Temperature),
+		slog.Any("messages", logMessages(req.Messages)),
+		slog.Int64("latency_ms", elapsed.Milliseconds()),
 	}
 	if err != nil {
-		attrs = append(attrs, "attempts", Attempts(err), "error", err.Error(), "raw", string(RawOf(err)))
-		r.log.LogAttrs(ctx, slog.LevelWarn, "chat", argsToAttrs(attrs)...)
+		attrs = append(attrs,
+			slog.Int("attempts", Attempts(err)),
+			slog.String("error", err.Error()),
+			slog.String("raw", string(RawOf(err))))
+		r.log.LogAttrs(ctx, slog.LevelWarn, "chat", attrs...)
 		return reply, err
 	}
 	attrs = append(attrs,
-		"attempts", reply.Attempts,
-		"cached", reply.Cached,
-		"finish_reason", reply.FinishReason,
-		"prompt_tokens", reply.Usage.PromptTokens,
-		"completion_tokens", reply.Usage.CompletionTokens,
-		"text", reply.Text,
-		"raw", string(reply.Raw),
+		slog.Int("attempts", reply.Attempts),
+		slog.Bool("cached", reply.Cached),
+		slog.String("finish_reason", reply.FinishReason),
+		slog.Int("prompt_tokens", reply.Usage.PromptTokens),
+		slog.Int("completion_tokens", reply.Usage.CompletionTokens),
+		slog.String("text", reply.Text),
+		slog.String("raw", string(reply.Raw)),
 	)
-	r.log.LogAttrs(ctx, slog.LevelInfo, "chat", argsToAttrs(attrs)...)
+	r.log.LogAttrs(ctx, slog.LevelInfo, "chat", attrs...)
 	return reply, nil
 }
 
@@ -86,14 +89,6 @@ func (r *Recorder) Totals() Totals {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.totals
-}
-
-func argsToAttrs(kv []any) []slog.Attr {
-	out := make([]slog.Attr, 0, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		out = append(out, slog.Any(kv[i].(string), kv[i+1]))
-	}
-	return out
 }
 
 // loggedPart is a Part as logged: media as size and digest, not bytes.
