@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -46,9 +45,7 @@ type evalOptions struct {
 	Stdout, Stderr io.Writer
 	Progress       bool // draw a progress bar on Stderr
 
-	// For tests: the HTTP client and the first retry delay.
-	httpClient *http.Client
-	retryBase  time.Duration
+	retryBase time.Duration // delay before the first retry; 0: 500 ms
 }
 
 func newEvalCmd(g *globalOptions) *cobra.Command {
@@ -274,7 +271,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	}
 	defer logFile.Close()
 
-	base := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: time.Duration(cfg.Timeout), HTTPClient: opts.httpClient})
+	base := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: time.Duration(cfg.Timeout)})
 	retryBase := opts.retryBase
 	if retryBase == 0 {
 		retryBase = 500 * time.Millisecond
