@@ -91,46 +91,68 @@ func squareResize(img *RGB, r region, size int, centre bool) []float32 {
 	} else {
 		offY = before
 	}
-	// pixel returns channel values of the padded square at (u, v).
-	pixel := func(u, v int) (float32, float32, float32) {
-		x, y := u-offX, v-offY
-		if x < 0 || y < 0 || x >= r.w || y >= r.h {
-			return 0, 0, 0
-		}
-		p := img.Pix[((r.y+y)*img.W+r.x+x)*3:]
-		return float32(p[0]), float32(p[1]), float32(p[2])
-	}
-	out := make([]float32, size*size*3)
-	scale := float32(side) / float32(size)
-	xs := make([]struct {
+	// Source taps along each axis of the padded square: a byte offset into
+	// the region's row (or a row index), -1 for padding.
+	type tap struct {
 		lo, hi int
 		t      float32
-	}, size)
-	for ox := range xs {
-		in := float32(ox) * scale
-		lo := int(in)
-		xs[ox].lo, xs[ox].hi, xs[ox].t = lo, min(lo+1, side-1), in-float32(lo)
 	}
-	for oy := 0; oy < size; oy++ {
-		in := float32(oy) * scale
-		y0 := int(in)
-		y1 := min(y0+1, side-1)
-		ty := in - float32(y0)
-		row := out[oy*size*3:]
-		for ox, xw := range xs {
-			tl0, tl1, tl2 := pixel(xw.lo, y0)
-			tr0, tr1, tr2 := pixel(xw.hi, y0)
-			bl0, bl1, bl2 := pixel(xw.lo, y1)
-			br0, br1, br2 := pixel(xw.hi, y1)
-			t := xw.t
+	taps := func(off, limit, mul int) []tap {
+		out := make([]tap, size)
+		scale := float32(side) / float32(size)
+		for o := range out {
+			in := float32(o) * scale
+			lo := int(in)
+			hi := min(lo+1, side-1)
+			out[o] = tap{lo: -1, hi: -1, t: in - float32(lo)}
+			if u := lo - off; u >= 0 && u < limit {
+				out[o].lo = u * mul
+			}
+			if u := hi - off; u >= 0 && u < limit {
+				out[o].hi = u * mul
+			}
+		}
+		return out
+	}
+	xs := taps(offX, r.w, 3)
+	ys := taps(offY, r.h, 1)
+	row := func(v int) []byte {
+		if v < 0 {
+			return nil
+		}
+		start := ((r.y+v)*img.W + r.x) * 3
+		return img.Pix[start : start+r.w*3]
+	}
+	out := make([]float32, size*size*3)
+	for oy, yt := range ys {
+		r0, r1 := row(yt.lo), row(yt.hi)
+		ty := yt.t
+		dst := out[oy*size*3 : (oy+1)*size*3]
+		for ox, xt := range xs {
+			tl0, tl1, tl2 := px(r0, xt.lo)
+			tr0, tr1, tr2 := px(r0, xt.hi)
+			bl0, bl1, bl2 := px(r1, xt.lo)
+			br0, br1, br2 := px(r1, xt.hi)
+			t := xt.t
 			top0, top1, top2 := tl0+(tr0-tl0)*t, tl1+(tr1-tl1)*t, tl2+(tr2-tl2)*t
 			bot0, bot1, bot2 := bl0+(br0-bl0)*t, bl1+(br1-bl1)*t, bl2+(br2-bl2)*t
-			row[3*ox] = top0 + (bot0-top0)*ty
-			row[3*ox+1] = top1 + (bot1-top1)*ty
-			row[3*ox+2] = top2 + (bot2-top2)*ty
+			d := dst[3*ox : 3*ox+3]
+			d[0] = top0 + (bot0-top0)*ty
+			d[1] = top1 + (bot1-top1)*ty
+			d[2] = top2 + (bot2-top2)*ty
 		}
 	}
 	return out
+}
+
+// px returns the RGB values at byte offset off of row, or black for a
+// padding tap (off < 0) or a padding row (nil).
+func px(row []byte, off int) (float32, float32, float32) {
+	if off < 0 || row == nil {
+		return 0, 0, 0
+	}
+	p := row[off : off+3]
+	return float32(p[0]), float32(p[1]), float32(p[2])
 }
 
 // DetectorInput pads img at the bottom or right to a square and resizes it
