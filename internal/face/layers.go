@@ -183,9 +183,11 @@ func (cv *conv) forwardValid(x fmap, a act) fmap {
 }
 
 func fillBias(out, bias []float32) {
-	c := len(bias)
-	for p := 0; p+c <= len(out); p += c {
-		copy(out[p:p+c], bias)
+	// Copy the bias once, then double the filled prefix: a whole number
+	// of bias periods each time.
+	n := copy(out, bias)
+	for n < len(out) {
+		n += copy(out[n:], out[:n])
 	}
 }
 
