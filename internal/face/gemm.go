@@ -27,37 +27,40 @@ func newMatB(k, n int, raw []float32) *matB {
 	return b
 }
 
+// kernelRows is the number of rows of C the micro-kernel computes at once.
+const kernelRows = 6
+
 // rowChunk is the number of rows of A handled against every panel before
 // moving on, so that the chunk of A stays in cache.
-const rowChunk = 128
+const rowChunk = kernelRows * 21
 
 // gemm computes C += A·B where A is m×k (row stride lda) and C is m×n (row
-// stride ldc). Full 4×16 tiles go straight to the micro-kernel; the edges
-// (m not a multiple of 4, n not a multiple of 16) go through a small
+// stride ldc). Full 6×16 tiles go straight to the micro-kernel; the edges
+// (m not a multiple of 6, n not a multiple of 16) go through a small
 // zero-padded tile so that they use the same kernel.
 func gemm(m int, a []float32, lda int, b *matB, c []float32, ldc int) {
 	k, n := b.k, b.n
 	if m == 0 || k == 0 {
 		return
 	}
-	m4 := m &^ 3
-	var tile [4 * panelWidth]float32
+	m4 := m - m%kernelRows
+	var tile [kernelRows * panelWidth]float32
 	for r0 := 0; r0 < m4; r0 += rowChunk {
 		r1 := min(r0+rowChunk, m4)
 		for p := 0; p < b.nfull; p++ {
 			panel := b.packed[p*k*panelWidth : (p+1)*k*panelWidth]
-			for i := r0; i < r1; i += 4 {
-				kernel4x16(k, a[i*lda:], lda, panel, c[i*ldc+p*panelWidth:], ldc)
+			for i := r0; i < r1; i += kernelRows {
+				kernelTile(k, a[i*lda:], lda, panel, c[i*ldc+p*panelWidth:], ldc)
 			}
 		}
 		if b.nfull < b.npanel {
 			p := b.nfull
 			panel := b.packed[p*k*panelWidth : (p+1)*k*panelWidth]
 			cols := n - p*panelWidth
-			for i := r0; i < r1; i += 4 {
+			for i := r0; i < r1; i += kernelRows {
 				clear(tile[:])
-				kernel4x16(k, a[i*lda:], lda, panel, tile[:], panelWidth)
-				for r := 0; r < 4; r++ {
+				kernelTile(k, a[i*lda:], lda, panel, tile[:], panelWidth)
+				for r := 0; r < kernelRows; r++ {
 					addTo(c[(i+r)*ldc+p*panelWidth:][:cols], tile[r*panelWidth:])
 				}
 			}
@@ -66,9 +69,9 @@ func gemm(m int, a []float32, lda int, b *matB, c []float32, ldc int) {
 	if m4 == m {
 		return
 	}
-	// The last 1-3 rows, copied into a zero-padded block of four.
+	// The last rows, copied into a zero-padded block.
 	rows := m - m4
-	apad := make([]float32, 4*k)
+	apad := make([]float32, kernelRows*k)
 	for r := 0; r < rows; r++ {
 		copy(apad[r*k:(r+1)*k], a[(m4+r)*lda:])
 	}
@@ -76,7 +79,7 @@ func gemm(m int, a []float32, lda int, b *matB, c []float32, ldc int) {
 		panel := b.packed[p*k*panelWidth : (p+1)*k*panelWidth]
 		cols := min(panelWidth, n-p*panelWidth)
 		clear(tile[:])
-		kernel4x16(k, apad, k, panel, tile[:], panelWidth)
+		kernelTile(k, apad, k, panel, tile[:], panelWidth)
 		for r := 0; r < rows; r++ {
 			addTo(c[(m4+r)*ldc+p*panelWidth:][:cols], tile[r*panelWidth:])
 		}
@@ -100,22 +103,19 @@ func gemmRef(m, k int, a []float32, lda int, b []float32, ldb, n int, c []float3
 	}
 }
 
-// kernel4x16Go computes a 4×16 tile of C += A·B from a packed panel.
-func kernel4x16Go(k int, a []float32, lda int, panel []float32, c []float32, ldc int) {
-	var acc [4][panelWidth]float32
-	a0, a1, a2, a3 := a[:k], a[lda:lda+k], a[2*lda:2*lda+k], a[3*lda:3*lda+k]
-	for kk := 0; kk < k; kk++ {
-		bk := (*[panelWidth]float32)(panel[kk*panelWidth:])
-		v0, v1, v2, v3 := a0[kk], a1[kk], a2[kk], a3[kk]
-		for j := 0; j < panelWidth; j++ {
-			bv := bk[j]
-			acc[0][j] += v0 * bv
-			acc[1][j] += v1 * bv
-			acc[2][j] += v2 * bv
-			acc[3][j] += v3 * bv
+// kernelTileGo computes a 6×16 tile of C += A·B from a packed panel.
+func kernelTileGo(k int, a []float32, lda int, panel []float32, c []float32, ldc int) {
+	var acc [kernelRows][panelWidth]float32
+	for r := 0; r < kernelRows; r++ {
+		ar := a[r*lda : r*lda+k]
+		for kk, av := range ar {
+			bk := (*[panelWidth]float32)(panel[kk*panelWidth:])
+			for j := range bk {
+				acc[r][j] += av * bk[j]
+			}
 		}
 	}
-	for r := 0; r < 4; r++ {
+	for r := 0; r < kernelRows; r++ {
 		cr := (*[panelWidth]float32)(c[r*ldc:])
 		for j := 0; j < panelWidth; j++ {
 			cr[j] += acc[r][j]

@@ -27,22 +27,22 @@ func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 func xgetbv() (eax, edx uint32)
 
 //go:noescape
-func kernel4x16AVX2(k int, a *float32, lda int, panel *float32, c *float32, ldc int)
+func kernel6x16AVX2(k int, a *float32, lda int, panel *float32, c *float32, ldc int)
 
 //go:noescape
 func dwAccumAVX2(dst, src, f *float32, npix, ch, step int)
 
-// kernel4x16 computes a 4×16 tile of C += A·B from a packed panel.
-func kernel4x16(k int, a []float32, lda int, panel []float32, c []float32, ldc int) {
+// kernelTile computes a 6×16 tile of C += A·B from a packed panel.
+func kernelTile(k int, a []float32, lda int, panel []float32, c []float32, ldc int) {
 	if !useAVX2 || k <= 0 {
-		kernel4x16Go(k, a, lda, panel, c, ldc)
+		kernelTileGo(k, a, lda, panel, c, ldc)
 		return
 	}
 	// Bounds the assembly relies on; out of range panics here instead.
-	_ = a[3*lda+k-1]
+	_ = a[(kernelRows-1)*lda+k-1]
 	_ = panel[k*panelWidth-1]
-	_ = c[3*ldc+panelWidth-1]
-	kernel4x16AVX2(k, &a[0], lda, &panel[0], &c[0], ldc)
+	_ = c[(kernelRows-1)*ldc+panelWidth-1]
+	kernel6x16AVX2(k, &a[0], lda, &panel[0], &c[0], ldc)
 }
 
 // dwAccum computes dst[p*ch+j] += src[p*step+j] * f[j] for npix pixels.

@@ -186,13 +186,13 @@ func TestElementwise(t *testing.T) {
 func TestKernelsAgree(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	for _, k := range []int{1, 3, 27, 256} {
-		a, panel := randSlice(r, 4*k+5), randSlice(r, k*panelWidth)
-		c1 := randSlice(r, 3*40+panelWidth)
+		a, panel := randSlice(r, kernelRows*(k+1)), randSlice(r, k*panelWidth)
+		c1 := randSlice(r, (kernelRows-1)*40+panelWidth)
 		c2 := append([]float32(nil), c1...)
-		kernel4x16(k, a, k+1, panel, c1, 40)
-		kernel4x16Go(k, a, k+1, panel, c2, 40)
+		kernelTile(k, a, k+1, panel, c1, 40)
+		kernelTileGo(k, a, k+1, panel, c2, 40)
 		if d := maxDiff(c1, c2); d > 1e-4 {
-			t.Errorf("kernel4x16 k=%d: differs by %g", k, d)
+			t.Errorf("kernelTile k=%d: differs by %g", k, d)
 		}
 	}
 	for _, ch := range []int{8, 16, 24} {
