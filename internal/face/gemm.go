@@ -106,18 +106,26 @@ func gemmRef(m, k int, a []float32, lda int, b []float32, ldb, n int, c []float3
 // kernelTileGo computes a 6×16 tile of C += A·B from a packed panel.
 func kernelTileGo(k int, a []float32, lda int, panel []float32, c []float32, ldc int) {
 	var acc [kernelRows][panelWidth]float32
-	for r := 0; r < kernelRows; r++ {
-		ar := a[r*lda : r*lda+k]
-		for kk, av := range ar {
-			bk := (*[panelWidth]float32)(panel[kk*panelWidth:])
-			for j := range bk {
-				acc[r][j] += av * bk[j]
-			}
+	rows := [kernelRows][]float32{}
+	for r := range rows {
+		rows[r] = a[r*lda : r*lda+k]
+	}
+	for kk := 0; kk < k; kk++ {
+		bk := (*[panelWidth]float32)(panel[kk*panelWidth:])
+		v0, v1, v2 := rows[0][kk], rows[1][kk], rows[2][kk]
+		v3, v4, v5 := rows[3][kk], rows[4][kk], rows[5][kk]
+		for j, bv := range bk {
+			acc[0][j] += v0 * bv
+			acc[1][j] += v1 * bv
+			acc[2][j] += v2 * bv
+			acc[3][j] += v3 * bv
+			acc[4][j] += v4 * bv
+			acc[5][j] += v5 * bv
 		}
 	}
 	for r := 0; r < kernelRows; r++ {
 		cr := (*[panelWidth]float32)(c[r*ldc:])
-		for j := 0; j < panelWidth; j++ {
+		for j := range cr {
 			cr[j] += acc[r][j]
 		}
 	}
