@@ -8,16 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"emer/internal/sharedtest"
 )
 
-func sharedData(t testing.TB, parts ...string) string {
-	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("released data not found at %s: %v", p, err)
-	}
-	return p
-}
+var sharedData = sharedtest.Data
 
 // run executes the CLI in-process and returns its exit status and output.
 func run(t testing.TB, args ...string) (int, string, string) {

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"emer/internal/sharedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.bad.* files")
@@ -203,14 +205,7 @@ func TestBadFiles(t *testing.T) {
 	}
 }
 
-func sharedDir(t testing.TB, parts ...string) string {
-	t.Helper()
-	dir := filepath.Join(append([]string{"..", "..", "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("released data not found at %s (the shared folder beside the repository): %v", dir, err)
-	}
-	return dir
-}
+var sharedDir = sharedtest.Data
 
 func TestReleasedLabels(t *testing.T) {
 	dir := sharedDir(t, "merbench-labels")

@@ -1,22 +1,15 @@
 package openset
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"emer/internal/sharedtest"
 	"emer/internal/wheel"
 )
 
-func shared(t testing.TB, parts ...string) string {
-	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("released data not found at %s: %v", p, err)
-	}
-	return p
-}
+var shared = sharedtest.Data
 
 // The MER2024 example of the released toolkit: published figures.
 func TestMER2024Synonyms(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"emer/internal/sharedtest"
 )
 
 func TestReadLayouts(t *testing.T) {
@@ -77,10 +79,7 @@ func TestReadBad(t *testing.T) {
 }
 
 func TestSharedFiles(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "data", "emer-v1")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared data not found at %s: %v", dir, err)
-	}
+	dir := sharedtest.Data(t, "emer-v1")
 	tab, err := ReadFile(filepath.Join(dir, "gt-eng.csv"), "emotions", "subtitles", "reasons")
 	if err != nil {
 		t.Fatal(err)
@@ -96,10 +95,7 @@ func TestSharedFiles(t *testing.T) {
 
 // Every CSV of the released data reads without error.
 func TestSharedCSVs(t *testing.T) {
-	root := filepath.Join("..", "..", "..", "shared", "data")
-	if _, err := os.Stat(root); err != nil {
-		t.Skipf("shared data not found at %s: %v", root, err)
-	}
+	root := sharedtest.Data(t)
 	var n int
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Ext(p) != ".csv" {

@@ -3,21 +3,14 @@ package unibench
 import (
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"emer/internal/sharedtest"
 	"emer/internal/wheel"
 )
 
-func shared(t testing.TB, parts ...string) string {
-	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("released data not found at %s: %v", p, err)
-	}
-	return p
-}
+var shared = sharedtest.Data
 
 func score(t *testing.T, name string, x *wheel.Lexicon) *Result {
 	t.Helper()

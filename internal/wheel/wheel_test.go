@@ -1,20 +1,17 @@
 package wheel
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"emer/internal/sharedtest"
 )
 
 func sharedWheels(t testing.TB, version string) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data", "emotion-wheel", version)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("released emotion wheels not found at %s: %v", dir, err)
-	}
-	return dir
+	return sharedtest.Data(t, "emotion-wheel", version)
 }
 
 // The mer2026 release ships the mapping precomputed; rebuilding it from
