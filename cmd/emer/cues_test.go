@@ -118,7 +118,7 @@ func TestCuesErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"no clip", []string{"cues"}, 1, "accepts 1 arg"},
+		{"no clip", []string{"cues"}, 2, "accepts 1 arg"},
 		{"fps zero", []string{"cues", "--fps", "0", clip}, 2, "--fps"},
 		{"both subtitles", []string{"cues", "--subtitle", "hi", "--subtitle-file", "x.srt", clip}, 2, "exclude"},
 		{"not media", []string{"cues", notMedia}, 1, "not a readable media file"},

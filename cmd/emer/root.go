@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -53,6 +54,7 @@ reading the released .npz, .csv and .xlsx files as they are.`,
 	}
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v", err) })
 	cmds := make([]*cobra.Command, 0, len(commandFactories))
 	for _, f := range commandFactories {
 		cmds = append(cmds, f(g))
@@ -68,6 +70,9 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if err != nil && isCobraUsage(err) {
+		err = usageErrorf("%v", err)
+	}
 	if err == nil {
 		return 0
 	}
@@ -92,4 +97,20 @@ var errUsage = errors.New("usage")
 // usageErrorf returns an error about the command line; the process exits 2.
 func usageErrorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// isCobraUsage recognises the errors cobra returns for a bad command line
+// that do not pass through the flag error function: unknown commands,
+// wrong argument counts and missing required flags.
+func isCobraUsage(err error) bool {
+	if errors.Is(err, errUsage) {
+		return false
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "required flag(s)", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand flag"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, p) && strings.HasPrefix(msg, "invalid argument") {
+			return true
+		}
+	}
+	return false
 }

@@ -159,7 +159,9 @@ func TestScoreUsageErrors(t *testing.T) {
 		msg  string
 	}{
 		{"ov without a metric", []string{"score", "ov", "--gt", ov, "--pred", ov}, 2, "give --wheels"},
-		{"ov missing flag", []string{"score", "ov", "--gt", ov}, 1, `"pred" not set`},
+		{"ov missing flag", []string{"score", "ov", "--gt", ov}, 2, `"pred" not set`},
+		{"unknown flag", []string{"score", "ov", "--nope"}, 2, "unknown flag: --nope"},
+		{"unknown command", []string{"scorez"}, 2, "unknown command"},
 		{"unibench unknown dataset", []string{"score", "unibench", "--dataset", "nope", "--labels", "x", "--pred", "y"}, 2, "unknown dataset"},
 		{"emotion set without wheels", []string{"score", "unibench", "--dataset", "meld", "--labels", "x", "--pred", "y"}, 2, "give --wheels"},
 		{"all without dirs", []string{"score", "unibench", "--all"}, 2, "--labels-dir"},
