@@ -108,7 +108,7 @@ func isCobraUsage(err error) bool {
 	}
 	msg := err.Error()
 	for _, p := range []string{"unknown command", "required flag(s)", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand flag"} {
-		if strings.HasPrefix(msg, p) || strings.Contains(msg, p) && strings.HasPrefix(msg, "invalid argument") {
+		if strings.HasPrefix(msg, p) {
 			return true
 		}
 	}
