@@ -47,8 +47,15 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		Long: `emer works on EMER data: video clips, the emotions people show in them, and
 the clues (face, voice, words, scene) that explain those emotions.
 
-Scoring reproduces the AffectGPT / OV-MER / MER-UniBench metrics exactly,
-reading the released .npz, .csv and .xlsx files as they are.`,
+  measure   emer cues, emer faces: faces and expressions, voice prosody and
+            subtitle emotion words of a clip, offline (emer models install first)
+  judge     emer eval, emer ensemble: the EMER LLM judge over any
+            OpenAI-compatible server, cached and resumable
+  score     emer score ov, emer score unibench: the published OV-MER and
+            MER-UniBench metrics, exactly, from the released .npz/.csv/.xlsx files
+
+Every command explains its flags and shows examples with --help.
+`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
