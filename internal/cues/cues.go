@@ -76,32 +76,43 @@ func Analyze(ctx context.Context, clip string, opts Options) (*Cues, error) {
 	}
 	c := &Cues{Clip: clip, Duration: info.Duration, Warnings: []string{}}
 
-	// Subtitles first: a bad --subtitle-file is the caller's error.
-	subs, subErr := subtitles(ctx, clip, opts)
-	if subErr != nil && !errors.Is(subErr, media.ErrNoStream) {
+	// A bad --subtitle-file is the caller's error, found before any
+	// decoding starts; an embedded track is read while the video and the
+	// audio are decoded.
+	subs, subErr := givenSubtitles(opts)
+	if subErr != nil {
 		return nil, subErr
 	}
-
 	var wg sync.WaitGroup
+	if subs == nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			subs, subErr = info.FindSubtitles(ctx)
+		}()
+	}
 	var vis Visual
 	var visWarn []string
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		vis, visWarn = analyzeVisual(ctx, clip, info, opts)
+		vis, visWarn = analyzeVisual(ctx, info, opts)
 	}()
 	var aud Audio
 	var audWarn []string
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		aud, audWarn = analyzeAudio(ctx, clip, info)
+		aud, audWarn = analyzeAudio(ctx, info)
 	}()
-	c.Text = analyzeText(subs, subErr)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if subErr != nil && !errors.Is(subErr, media.ErrNoStream) {
+		return nil, subErr
+	}
+	c.Text = analyzeText(subs, subErr)
 	c.Visual, c.Audio = vis, aud
 	c.Warnings = append(c.Warnings, visWarn...)
 	c.Warnings = append(c.Warnings, audWarn...)
@@ -111,7 +122,8 @@ func Analyze(ctx context.Context, clip string, opts Options) (*Cues, error) {
 	return c, nil
 }
 
-func subtitles(ctx context.Context, clip string, opts Options) (*media.Subtitles, error) {
+// givenSubtitles returns the subtitles given in opts, or nil when none are.
+func givenSubtitles(opts Options) (*media.Subtitles, error) {
 	switch {
 	case strings.TrimSpace(opts.Subtitle) != "":
 		return media.TextSubtitles(opts.Subtitle), nil
@@ -122,7 +134,7 @@ func subtitles(ctx context.Context, clip string, opts Options) (*media.Subtitles
 		}
 		return s, nil
 	}
-	return media.FindSubtitles(ctx, clip)
+	return nil, nil
 }
 
 func analyzeText(subs *media.Subtitles, err error) Text {
@@ -143,18 +155,23 @@ func analyzeText(subs *media.Subtitles, err error) Text {
 	return t
 }
 
-func analyzeAudio(ctx context.Context, clip string, info *media.Info) (Audio, []string) {
+func analyzeAudio(ctx context.Context, info *media.Info) (Audio, []string) {
 	if !info.HasAudio {
 		return Audio{Reason: "the clip has no audio stream"}, []string{"audio: the clip has no audio stream"}
 	}
-	pcm, err := media.Audio(ctx, clip)
-	if err != nil {
+	pcm, err := info.DecodeAudio(ctx)
+	var warn []string
+	switch {
+	case err == nil:
+	case errors.Is(err, media.ErrDamaged) && pcm != nil && len(pcm.Samples) > 0:
+		// What ffmpeg decoded before the damage is valid audio.
+		warn = append(warn, fmt.Sprintf("audio: %.2f s decoded from damaged data: %v", pcm.Duration(), err))
+	default:
 		reason := "the audio could not be decoded: " + err.Error()
 		return Audio{Reason: reason}, []string{"audio: " + reason}
 	}
 	r := voice.Analyze(voice.Audio{Samples: pcm.Samples, Rate: pcm.SampleRate}, voice.DefaultConfig())
 	a := Audio{Present: true, Report: &r}
-	var warn []string
 	switch {
 	case r.Duration < 0.05:
 		warn = append(warn, fmt.Sprintf("audio: only %.2f s of audio, too short to measure the voice", r.Duration))

@@ -270,6 +270,35 @@ func TestUnreadableClips(t *testing.T) {
 			t.Errorf("err = %v, want ErrNotMedia", err)
 		}
 	})
+	t.Run("damaged audio", func(t *testing.T) {
+		// Garbage over a stretch of an MPEG-TS sound file: ffmpeg reports
+		// the damage and decodes the rest, which is kept.
+		p := build(t, "a.ts", "-i", shared(t, "test16k.wav"), "-c:a", "mp2")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := len(b) / 3; i < len(b)/3+4000; i++ {
+			b[i] = byte(i*131 + 7)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Analyze(context.Background(), p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.Audio.Present || c.Audio.Duration < 5 || c.Audio.F0 == nil {
+			t.Fatalf("audio: %+v", c.Audio)
+		}
+		damaged := false
+		for _, w := range c.Warnings {
+			damaged = damaged || strings.HasPrefix(w, "audio: ") && strings.Contains(w, "damaged")
+		}
+		if !damaged {
+			t.Errorf("no warning about the damage: %q", c.Warnings)
+		}
+	})
 	t.Run("missing subtitle file", func(t *testing.T) {
 		_, err := Analyze(context.Background(), shared(t, "clip.mp4"), Options{SubtitleFile: filepath.Join(dir, "none.srt")})
 		if err == nil || !strings.Contains(err.Error(), "subtitle file") {

@@ -45,7 +45,7 @@ type Face struct {
 // and memory (a 7680×4320 frame is 100 MB of RGB).
 const maxSide = 1280
 
-func analyzeVisual(ctx context.Context, clip string, info *media.Info, opts Options) (Visual, []string) {
+func analyzeVisual(ctx context.Context, info *media.Info, opts Options) (Visual, []string) {
 	v := Visual{FPS: opts.FPS, Faces: []Face{}, Tracks: []face.Track{}, Summary: []face.Segment{}}
 	absent := func(reason string) (Visual, []string) {
 		v.Reason = reason
@@ -111,7 +111,7 @@ func analyzeVisual(ctx context.Context, clip string, info *media.Info, opts Opti
 		}
 		collected <- all
 	}()
-	decErr := media.Frames(ctx, clip, media.FrameOptions{Rate: opts.FPS, MaxSide: maxSide}, func(f media.Frame) error {
+	decErr := info.DecodeFrames(ctx, media.FrameOptions{Rate: opts.FPS, MaxSide: maxSide}, func(f media.Frame) error {
 		select {
 		case frames <- f:
 			return nil
