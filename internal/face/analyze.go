@@ -81,29 +81,26 @@ func Load(dir string, opts Options) (*Analyzer, error) {
 	return &Analyzer{Detector: det, Expressions: expr, Options: opts}, nil
 }
 
-// Faces detects the faces in img and classifies the expression of each,
-// all faces of the image in one batch. Faces are strongest first.
+// Faces detects the faces in img and classifies the expression of each.
+// Faces are strongest first. The faces go through the expression network
+// one at a time: a single face's feature maps stay in cache, which makes
+// that faster per face than a batch.
 func (a *Analyzer) Faces(img *RGB) ([]Face, error) {
 	dets, err := a.Detector.Detect(img, a.Options)
 	if err != nil {
 		return nil, err
 	}
 	faces := make([]Face, 0, len(dets))
-	inputs := make([][]float32, 0, len(dets))
 	for _, d := range dets {
 		in, ok := ExpressionInput(img, d.Box)
 		if !ok {
 			continue
 		}
-		faces = append(faces, Face{Box: d.Box, Score: d.Score})
-		inputs = append(inputs, in)
-	}
-	probs, err := a.Expressions.Infer(inputs)
-	if err != nil {
-		return nil, err
-	}
-	for i := range faces {
-		faces[i].Expressions = probs[i]
+		probs, err := a.Expressions.Infer([][]float32{in})
+		if err != nil {
+			return nil, err
+		}
+		faces = append(faces, Face{Box: d.Box, Score: d.Score, Expressions: probs[0]})
 	}
 	return faces, nil
 }
