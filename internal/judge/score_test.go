@@ -45,6 +45,57 @@ func TestParseScore(t *testing.T) {
 		{"refusal with a number", "As an AI, I cannot judge 2 descriptions.", 0, 10, StatusRefused, 0},
 		{"numbered steps then labelled score", "1.真实描述：生气\n2.预测描述：沮丧\n3.重叠度较低\n'预测分数'：3；'原因'：情感不一致", 1, 10, StatusOK, 3},
 		{"markdown bold label", "**Score:** 4", 0, 10, StatusOK, 4},
+		{"labelled fraction of the scale", "Score: 8/10", 0, 10, StatusOK, 8},
+		{"labelled, bracketed", "Score: (7)", 0, 10, StatusOK, 7},
+		{"score is a word, not a label", "The score is 7.", 0, 10, StatusOK, 7},
+		{"score word then a fraction", "The score ranges from 0 to 10; I give 7/10.", 0, 10, StatusOK, 7},
+
+		// A label with no number of its own: never the reason's count.
+		{"label, no number, count in reason zh", "预测分数：无法确定；原因：只有1个线索", 1, 10, StatusParseError, 0},
+		{"empty label, count in reason", "'预测分数'：；'原因'：两者有2个共同线索", 1, 10, StatusParseError, 0},
+		{"N/A", "Score: N/A (0 clues overlap)", 0, 10, StatusParseError, 0},
+		{"unknown", "Score: unknown. Only 1 clue.", 0, 10, StatusParseError, 0},
+		{"label then refusal", "Score: I'm sorry, I cannot rate this.", 0, 10, StatusRefused, 0},
+
+		// A scale in brackets after the label is not the score.
+		{"scale in brackets", "Score (0-10): 7", 0, 10, StatusOK, 7},
+		{"scale in full-width brackets", "评分（1-10）：7", 1, 10, StatusOK, 7},
+		{"scale in square brackets", "Score [0-10]: 6", 0, 10, StatusOK, 6},
+		{"scale after the colon", "Score: 0-10 scale, I give 7", 0, 10, StatusParseError, 0},
+
+		// A range or a choice is not one score.
+		{"range", "'预测分数'：7-8", 1, 10, StatusParseError, 0},
+		{"range with wave dash", "'预测分数'：7～8", 1, 10, StatusParseError, 0},
+		{"range with 到", "'预测分数'：7到8", 1, 10, StatusParseError, 0},
+		{"range with 至", "'预测分数'：7至8", 1, 10, StatusParseError, 0},
+		{"choice with 或", "'预测分数'：7或8", 1, 10, StatusParseError, 0},
+		{"choice with or", "Score: 7 or 8", 0, 10, StatusParseError, 0},
+		{"range with to", "Score: 7 to 8", 0, 10, StatusParseError, 0},
+		{"range with en dash", "Score: 7–8", 0, 10, StatusParseError, 0},
+
+		// A fraction of another scale.
+		{"out of 5", "Score: 3/5", 0, 10, StatusParseError, 0},
+		{"rating out of 5", "Rating: 3/5", 0, 10, StatusParseError, 0},
+		{"6 of 5", "Score: 6/5", 0, 10, StatusParseError, 0},
+		{"out of 5 in words", "Score: 3 out of 5", 0, 10, StatusParseError, 0},
+
+		// Numbers that are not whole numbers as written.
+		{"leading point", "Score: .5", 0, 10, StatusParseError, 0},
+		{"minus sign", "Score: −1", 0, 10, StatusOutOfRange, 0},
+		{"en dash as minus", "Score: –1", 0, 10, StatusOutOfRange, 0},
+		{"decimal comma", "Score: 7,5", 0, 10, StatusParseError, 0},
+		{"exponent", "Score: 1e1", 0, 10, StatusParseError, 0},
+		{"two points", "Score: 1.2.3", 0, 10, StatusParseError, 0},
+		{"bare decimal comma", "7,5", 0, 10, StatusParseError, 0},
+
+		// A weak model continues the few-shot pattern after its answer.
+		{"continued examples", "5\nTrue clues: smiling face\nPredicted clues: frown\nScore: 0", 0, 10, StatusOK, 5},
+		{"continued emotion examples", " 10\nTrue emotion: sad\nPredicted emotion: happy\nScore: 0", 0, 10, StatusOK, 10},
+		{"continued release examples", "'预测分数'：6；'原因'：相近\n《真实描述》：他笑了\n《预测描述》：他哭了\n输出：'预测分数'：1", 1, 10, StatusOK, 6},
+		{"only a new example", "True clues: smiling face\nPredicted clues: frown\nScore: 0", 0, 10, StatusParseError, 0},
+		{"leading number and a reason", "6\nReason: 2 of 3 clues match.", 0, 10, StatusOK, 6},
+		{"leading number disagrees with label", "6\nScore: 7", 0, 10, StatusParseError, 0},
+		{"leading range", "7-8", 0, 10, StatusParseError, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,7 +120,14 @@ func TestParseModalities(t *testing.T) {
 		{"visual, audio, content", StatusOK, 3},
 		{"Output: Visual", StatusOK, 1},
 		{"visual, visual", StatusOK, 1},
-		{"The input covers visual and audio cues.", StatusOK, 2},
+		{"['audio', 'visual']", StatusOK, 2},
+		{"visual and audio.", StatusOK, 2},
+		{"visual\nInput: He laughs.\nOutput: visual, audio, content", StatusOK, 1},
+		{"The input covers visual and audio cues.", StatusParseError, 0},
+		{"none of audio or visual; only content", StatusParseError, 0},
+		{"No audio cues; visual only", StatusParseError, 0},
+		{"You can choose from ['audio', 'visual', 'content']", StatusParseError, 0},
+		{"Output: visual, audio, content\nInput: He smiles.\nOutput: visual", StatusParseError, 0},
 		{"none", StatusOK, 0},
 		{"[]", StatusOK, 0},
 		{"", StatusParseError, 0},
