@@ -147,10 +147,17 @@ func (c *call) ask(ctx context.Context, step, prompt string, d PromptData) (stri
 	if reply.Refusal != "" {
 		return "", &Outcome{Status: StatusRefused, Raw: step + ": " + reply.Refusal}
 	}
+	if reply.FinishReason == "length" {
+		// A reply cut at the token limit may have lost its score or the
+		// rest of a number ("1" of "10"): it is not read.
+		return "", &Outcome{Status: StatusParseError, Raw: step + ": reply cut off at the token limit (finish_reason length): " + reply.Text}
+	}
 	return reply.Text, nil
 }
 
-// summary asks for a step-one summary, which must not be empty.
+// summary asks for a step-one summary, which must not be empty nor a
+// refusal: a refusal quoted into the next prompt would be scored as if it
+// were a summary.
 func (c *call) summary(ctx context.Context, step, prompt, input string) (string, *Outcome) {
 	text, fail := c.ask(ctx, step, prompt, PromptData{Text: input})
 	if fail != nil {
@@ -159,6 +166,9 @@ func (c *call) summary(ctx context.Context, step, prompt, input string) (string,
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return "", &Outcome{Status: StatusParseError, Raw: step + ": empty reply"}
+	}
+	if Declines(text) {
+		return "", &Outcome{Status: StatusRefused, Raw: step + ": " + text}
 	}
 	return text, nil
 }

@@ -108,6 +108,10 @@ func TestFailuresKeepRawAndNoScore(t *testing.T) {
 		{"refusal text", []rule{{prefix: releaseClue, reply: llm.Reply{Text: "抱歉，我无法评分。"}}}, judge.MetricClue, judge.StatusRefused, "抱歉"},
 		{"empty summary", []rule{{prefix: releaseSummary, reply: llm.Reply{Text: "  "}}}, judge.MetricEmotion, judge.StatusParseError, "emotion summary of the ground truth: empty reply"},
 		{"summary fails", []rule{{prefix: releaseSummary, err: llm.ErrTimeout}}, judge.MetricEmotion, judge.StatusRequestError, "emotion summary of the ground truth: request timed out"},
+		{"summary refuses en", []rule{{prefix: releaseSummary, reply: llm.Reply{Text: "I'm sorry, I can't help with that."}}, {prefix: releaseEmotion, reply: llm.Reply{Text: "'预测分数'：5"}}}, judge.MetricEmotion, judge.StatusRefused, "emotion summary of the ground truth: I'm sorry, I can't help with that."},
+		{"summary refuses zh", []rule{{prefix: releaseSummary, reply: llm.Reply{Text: "抱歉，我无法根据这段描述总结情感。"}}, {prefix: releaseEmotion, reply: llm.Reply{Text: "'预测分数'：5"}}}, judge.MetricEmotion, judge.StatusRefused, "抱歉，我无法"},
+		{"score cut at the token limit", []rule{{prefix: releaseClue, reply: llm.Reply{Text: "'预测分数'：1", FinishReason: "length"}}}, judge.MetricClue, judge.StatusParseError, "finish_reason length): '预测分数'：1"},
+		{"summary cut at the token limit", []rule{{prefix: releaseSummary, reply: llm.Reply{Text: "生气，", FinishReason: "length"}}, {prefix: releaseEmotion, reply: llm.Reply{Text: "'预测分数'：5"}}}, judge.MetricEmotion, judge.StatusParseError, "emotion summary of the ground truth: reply cut off"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,6 +123,25 @@ func TestFailuresKeepRawAndNoScore(t *testing.T) {
 				t.Errorf("raw = %q, want it to contain %q", out.Raw, tt.raw)
 			}
 		})
+	}
+}
+
+// TestSummaryQuotingSorrow checks that a summary that speaks of someone
+// being sorry is a summary, not a refusal.
+func TestSummaryQuotingSorrow(t *testing.T) {
+	c := &scripted{rules: []rule{
+		{prefix: releaseSummary, reply: llm.Reply{Text: "愧疚、抱歉"}},
+		{prefix: releaseEmotion, reply: llm.Reply{Text: "'预测分数'：8"}},
+	}}
+	if out := newJudge(t, "release", c).Score(context.Background(), judge.MetricEmotion, "他说对不起", "他很抱歉", 0); out.Status != judge.StatusOK || *out.Score != 8 {
+		t.Fatalf("outcome = %+v", out)
+	}
+	p := &scripted{rules: []rule{
+		{prefix: "Please extract", reply: llm.Reply{Text: "He says \"I'm sorry\" and looks down."}},
+		{prefix: `The "true clues"`, reply: llm.Reply{Text: "Score: 6", FinishReason: "stop"}},
+	}}
+	if out := newJudge(t, "paper", p).Score(context.Background(), judge.MetricClue, "a", "b", 0); out.Status != judge.StatusOK || *out.Score != 6 {
+		t.Fatalf("paper outcome = %+v", out)
 	}
 }
 

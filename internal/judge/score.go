@@ -45,6 +45,9 @@ var (
 	labelRe = regexp.MustCompile(`(?i)预测分数|分数|得分|评分|打分|\bscores?\b|\bratings?\b`)
 	// refusalRe finds the usual ways a model declines.
 	refusalRe = regexp.MustCompile(`(?i)i'?m sorry|i am sorry|i cannot|i can'?t|i can not|i'?m unable|i am unable|as an ai|抱歉|对不起|无法(?:回答|完成|提供|评估|评分|判断)|不能(?:回答|提供|评分)`)
+	// declineRe finds a reply that opens by declining. It is anchored at
+	// the start because a summary may well quote someone who is sorry.
+	declineRe = regexp.MustCompile(`(?i)^\W*(?:i'?m sorry|i am sorry|sorry,? (?:but )?i|i cannot|i can'?t|i can not|i'?m unable|i am unable|i won'?t|as an ai|(?:抱歉|对不起|很抱歉)[,，]?\s*(?:我|但|无法|不能)|我(?:无法|不能)|无法(?:回答|完成|提供|总结|概括|评估|评分|判断))`)
 	// alternativeRe finds a second number offered right after a score: a
 	// range or a choice ("7-8", "7～8", "7到8", "7 or 8").
 	alternativeRe = regexp.MustCompile(`(?i)^\s*(?:-|~|到|至|\bor\b|\bto\b|或)\s*-?\d`)
@@ -93,6 +96,10 @@ func numbers(s string) []number {
 	}
 	return out
 }
+
+// Declines reports whether a reply opens by declining the task ("I'm
+// sorry, I can't ...", "抱歉，我无法...").
+func Declines(reply string) bool { return declineRe.MatchString(normalize(reply)) }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
