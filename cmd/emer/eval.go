@@ -164,10 +164,18 @@ type evalSummary struct {
 	Judge   judgeInfo                                       `json:"judge"`
 }
 
+// judgeSampling is how the judge samples its replies; like judgeInfo, it
+// must not change within an output directory.
+type judgeSampling struct {
+	Temperature float64 `json:"temperature"`
+	MaxTokens   int     `json:"max_tokens"`
+}
+
 // evalItem is one unit of work: a sample of a system on a metric, one repeat.
 type evalItem struct {
 	key      store.ResultKey
 	gt, pred string
+	input    string // store.InputSHA256(gt, pred)
 }
 
 func runEval(ctx context.Context, opts evalOptions) error {
@@ -187,17 +195,20 @@ func runEval(ctx context.Context, opts evalOptions) error {
 			for _, m := range proto.Metrics {
 				for r := range opts.Repeats {
 					items = append(items, evalItem{
-						key:  store.ResultKey{Sample: sample, System: s.Name, Metric: string(m), Repeat: r},
-						gt:   gtReasons[sample],
-						pred: s.pred[sample],
+						key:   store.ResultKey{Sample: sample, System: s.Name, Metric: string(m), Repeat: r},
+						gt:    gtReasons[sample],
+						pred:  s.pred[sample],
+						input: store.InputSHA256(gtReasons[sample], s.pred[sample]),
 					})
 				}
 			}
 		}
 	}
-	wanted := make(map[store.ResultKey]bool, len(items))
+	// A stored result stands only for the texts it judged: one whose ground
+	// truth or prediction has changed since is judged again.
+	wanted := make(map[store.ResultKey]string, len(items))
 	for _, it := range items {
-		wanted[it.key] = true
+		wanted[it.key] = it.input
 	}
 
 	dbPath := filepath.Join(opts.Out, "emer.db")
@@ -224,7 +235,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		}
 		defer cacheDB.Close()
 	}
-	if err := claimJudge(ctx, db, ji, opts.Out); err != nil {
+	if err := claimJudge(ctx, db, ji, judgeSampling{Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}, opts.Out); err != nil {
 		return err
 	}
 	info := evalRunInfo{GT: absPath(opts.GT), Systems: map[string]string{}, Protocol: proto.Name, Repeats: opts.Repeats}
@@ -243,6 +254,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	if err != nil {
 		return err
 	}
+	done = keepWanted(done, wanted)
 	isDone := make(map[store.ResultKey]bool, len(done))
 	for _, r := range done {
 		isDone[r.Key()] = true
@@ -257,7 +269,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	// results.jsonl is rebuilt from the store, so a line torn by a crash
 	// or a result stored but not yet written is mended before appending.
 	resultsPath := filepath.Join(opts.Out, "results.jsonl")
-	if err := writeResults(resultsPath, keepWanted(done, wanted)); err != nil {
+	if err := writeResults(resultsPath, done); err != nil {
 		return err
 	}
 	out, err := os.OpenFile(resultsPath, os.O_WRONLY|os.O_APPEND, 0o644)
@@ -314,6 +326,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 				Sample: it.key.Sample, System: it.key.System, Metric: it.key.Metric, Repeat: it.key.Repeat,
 				Status: string(o.Status), Score: o.Score, Raw: o.Raw,
 				Attempts: o.Attempts, LatencyMS: time.Since(start).Milliseconds(), Tokens: o.Tokens,
+				InputSHA256: it.input,
 			}
 			line, err := encodeResult(r)
 			if err != nil {
@@ -493,26 +506,35 @@ func abbreviateNames(names []string, n int) string {
 	return strings.Join(names[:n], ", ") + fmt.Sprintf(", … (%d more)", len(names)-n)
 }
 
-// claimJudge records the judge in a new output directory, or checks that
-// an existing one was judged the same way.
-func claimJudge(ctx context.Context, db *store.Store, ji judgeInfo, dir string) error {
-	want, _ := json.Marshal(ji)
-	have, ok, err := db.Meta(ctx, "judge")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return db.SetMeta(ctx, "judge", string(want))
-	}
-	if have != string(want) {
-		return fmt.Errorf("%s holds results from another judge (%s, now %s): use another --out", dir, have, want)
+// claimJudge records the judge and its sampling in a new output directory,
+// or checks that an existing one was judged the same way. A directory from
+// before the sampling was recorded takes the sampling of its next run.
+func claimJudge(ctx context.Context, db *store.Store, ji judgeInfo, js judgeSampling, dir string) error {
+	for _, m := range []struct {
+		key string
+		v   any
+	}{{"judge", ji}, {"sampling", js}} {
+		want, _ := json.Marshal(m.v)
+		have, ok, err := db.Meta(ctx, m.key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := db.SetMeta(ctx, m.key, string(want)); err != nil {
+				return err
+			}
+			continue
+		}
+		if have != string(want) {
+			return fmt.Errorf("%s holds results from another judge (%s, now %s): use another --out", dir, have, want)
+		}
 	}
 	return nil
 }
 
 func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, items []evalItem, dbPath, cachePath string) error {
 	cfg := opts.Config
-	isDone := map[store.ResultKey]bool{}
+	isDone := map[store.ResultKey]string{} // key -> input digest
 	var cache llm.CacheStore
 	if _, err := os.Stat(dbPath); err == nil {
 		db, err := store.Open(ctx, dbPath)
@@ -526,7 +548,7 @@ func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, it
 		}
 		for _, r := range done {
 			if r.Status != string(judge.StatusRequestError) {
-				isDone[r.Key()] = true
+				isDone[r.Key()] = r.InputSHA256
 			}
 		}
 		if cachePath == dbPath {
@@ -547,7 +569,7 @@ func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, it
 	j := &judge.Judge{Client: dry, Model: cfg.Model, Protocol: proto, Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
 	pending := 0
 	for _, it := range items {
-		if isDone[it.key] {
+		if in, ok := isDone[it.key]; ok && in == it.input {
 			continue
 		}
 		pending++
@@ -565,11 +587,12 @@ func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, it
 	return err
 }
 
-// keepWanted returns the results whose keys are wanted.
-func keepWanted(rs []store.Result, wanted map[store.ResultKey]bool) []store.Result {
+// keepWanted returns the results whose keys are wanted and which judged
+// the wanted inputs.
+func keepWanted(rs []store.Result, wanted map[store.ResultKey]string) []store.Result {
 	out := rs[:0:0]
 	for _, r := range rs {
-		if wanted[r.Key()] {
+		if in, ok := wanted[r.Key()]; ok && in == r.InputSHA256 {
 			out = append(out, r)
 		}
 	}

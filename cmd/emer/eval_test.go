@@ -624,3 +624,68 @@ func TestEvalInterrupt(t *testing.T) {
 		t.Errorf("%d results after the interruption, %d after resuming; want fewer than 80, then 80", len(partial), len(res))
 	}
 }
+
+// TestEvalChangedInputs checks that a rerun into the same --out judges again
+// the items whose ground truth or prediction changed, and refuses another
+// temperature or reply length.
+func TestEvalChangedInputs(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"s1", "s2", "s3"}
+	gt := filepath.Join(dir, "gt.csv")
+	pred := filepath.Join(dir, "a.csv")
+	writeReasonsCSV(t, gt, "chi_reasons", names, []string{"他生气", "他高兴", "他难过"})
+	writeReasonsCSV(t, pred, "chi_reasons", names, []string{"他很生气", "她高兴", "他难过了"})
+	srv := llmtest.NewServer(releaseJudge)
+	defer srv.Close()
+	out := filepath.Join(dir, "out")
+	run := func(temperature float64, maxTokens int) error {
+		cfg := judgeTestConfig(srv.BaseURL())
+		cfg.MaxTokens = maxTokens
+		var so, se bytes.Buffer
+		return runEval(context.Background(), evalOptions{GT: gt, Preds: []string{"a=" + pred}, Protocol: "release", Out: out,
+			Repeats: 1, Temperature: temperature, Config: cfg, Stdout: &so, Stderr: &se})
+	}
+	if err := run(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	// s2's prediction changes: its clue score is judged again (and its
+	// emotion summary and score), nothing else.
+	writeReasonsCSV(t, pred, "chi_reasons", names, []string{"他很生气", "她非常非常高兴", "他难过了"})
+	before := srv.Count()
+	if err := run(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Count() - before; got != 3 {
+		t.Errorf("rerun after an edit sent %d requests, want 3 (clue score, prediction summary, emotion score)", got)
+	}
+	res := readResultsJSONL(t, filepath.Join(out, "results.jsonl"))
+	if len(res) != 6 {
+		t.Fatalf("%d results, want 6", len(res))
+	}
+	want := float64(fakeClueScore("他高兴", "她非常非常高兴"))
+	if r := res[store.ResultKey{Sample: "s2", System: "a", Metric: "clue"}]; r.Score == nil || *r.Score != want {
+		t.Errorf("s2 clue after the edit: %+v, want score %v", r, want)
+	}
+	// The ground truth changes too: every item of s1 is judged again.
+	writeReasonsCSV(t, gt, "chi_reasons", names, []string{"他非常生气", "他高兴", "他难过"})
+	before = srv.Count()
+	if err := run(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Count() - before; got != 3 {
+		t.Errorf("rerun after a ground-truth edit sent %d requests, want 3", got)
+	}
+	want = float64(fakeClueScore("他非常生气", "他很生气"))
+	if r := readResultsJSONL(t, filepath.Join(out, "results.jsonl"))[store.ResultKey{Sample: "s1", System: "a", Metric: "clue"}]; r.Score == nil || *r.Score != want {
+		t.Errorf("s1 clue after the edit: %+v, want score %v", r, want)
+	}
+	// Another temperature or reply length is another judge.
+	for _, c := range []struct {
+		temperature float64
+		maxTokens   int
+	}{{0.9, 0}, {0, 64}} {
+		if err := run(c.temperature, c.maxTokens); err == nil || !strings.Contains(err.Error(), "another judge") {
+			t.Errorf("temperature %v, max tokens %d: err = %v, want another judge", c.temperature, c.maxTokens, err)
+		}
+	}
+}

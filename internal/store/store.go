@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +41,9 @@ var migrations = []string{
 		key   TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	);`,
+	// The digest of the texts a result judged, so that a result whose ground
+	// truth or prediction has since changed is judged again.
+	`ALTER TABLE results ADD COLUMN input_sha256 TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store is an open database. It is safe for concurrent use; writes are
@@ -80,8 +85,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		{&s.getReply, `SELECT reply FROM cache WHERE key = ?`},
 		{&s.putReply, `INSERT OR REPLACE INTO cache (key, reply, created_at) VALUES (?, ?, ?)`},
 		{&s.putResult, `INSERT OR REPLACE INTO results
-			(sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			(sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens, input_sha256)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 	} {
 		if *p.dst, err = db.PrepareContext(ctx, p.sql); err != nil {
 			db.Close()
@@ -191,6 +196,17 @@ type Result struct {
 	Attempts  int      `json:"attempts"`
 	LatencyMS int64    `json:"latency_ms"`
 	Tokens    int      `json:"tokens"`
+
+	// InputSHA256 identifies the ground-truth and prediction texts judged
+	// (see InputSHA256); it is not part of results.jsonl.
+	InputSHA256 string `json:"-"`
+}
+
+// InputSHA256 returns the digest of the texts a result judges.
+func InputSHA256(gt, pred string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%s\x00%d\x00%s", len(gt), gt, len(pred), pred)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // ResultKey identifies a Result.
@@ -208,14 +224,14 @@ func (s *Store) PutResult(ctx context.Context, r Result) error {
 	if r.Score != nil {
 		score = *r.Score
 	}
-	_, err := s.putResult.ExecContext(ctx, r.Sample, r.System, r.Metric, r.Repeat, r.Status, score, r.Raw, r.Attempts, r.LatencyMS, r.Tokens)
+	_, err := s.putResult.ExecContext(ctx, r.Sample, r.System, r.Metric, r.Repeat, r.Status, score, r.Raw, r.Attempts, r.LatencyMS, r.Tokens, r.InputSHA256)
 	return err
 }
 
 // Results returns every stored result ordered by system, sample, metric
 // and repeat.
 func (s *Store) Results(ctx context.Context) ([]Result, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens
+	rows, err := s.db.QueryContext(ctx, `SELECT sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens, input_sha256
 		FROM results ORDER BY system, sample, metric, repeat`)
 	if err != nil {
 		return nil, err
@@ -225,7 +241,7 @@ func (s *Store) Results(ctx context.Context) ([]Result, error) {
 	for rows.Next() {
 		var r Result
 		var score sql.NullFloat64
-		if err := rows.Scan(&r.Sample, &r.System, &r.Metric, &r.Repeat, &r.Status, &score, &r.Raw, &r.Attempts, &r.LatencyMS, &r.Tokens); err != nil {
+		if err := rows.Scan(&r.Sample, &r.System, &r.Metric, &r.Repeat, &r.Status, &score, &r.Raw, &r.Attempts, &r.LatencyMS, &r.Tokens, &r.InputSHA256); err != nil {
 			return nil, err
 		}
 		if score.Valid {

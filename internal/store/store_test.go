@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -26,7 +27,7 @@ func TestMigrateAndReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "emer.db")
 	s := open(t, path)
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 {
 		t.Fatalf("schema version %d, %v", v, err)
 	}
 	if err := s.PutReply(ctx, "k", llm.Reply{Text: "Score: 8", FinishReason: "stop", Usage: llm.Usage{TotalTokens: 12}, Raw: []byte(`{"x":1}`)}); err != nil {
@@ -56,7 +57,7 @@ func TestResults(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "emer.db"))
 	seven := 7.0
 	in := []store.Result{
-		{Sample: "s2", System: "a", Metric: "clue", Status: "ok", Score: &seven, Raw: "'预测分数'：7", Attempts: 1, LatencyMS: 50, Tokens: 30},
+		{Sample: "s2", System: "a", Metric: "clue", Status: "ok", Score: &seven, Raw: "'预测分数'：7", Attempts: 1, LatencyMS: 50, Tokens: 30, InputSHA256: store.InputSHA256("他生气", "他难过")},
 		{Sample: "s1", System: "a", Metric: "clue", Status: "parse_error", Raw: "no number", Attempts: 1},
 		{Sample: "s1", System: "a", Metric: "emotion", Repeat: 1, Status: "request_error", Raw: "HTTP 500", Attempts: 4},
 	}
@@ -102,5 +103,57 @@ func TestMeta(t *testing.T) {
 	}
 	if v, ok, err := s.Meta(ctx, "judge"); !ok || err != nil || v != `{"model":"m"}` {
 		t.Fatalf("meta = %q %v %v", v, ok, err)
+	}
+}
+
+func TestInputSHA256(t *testing.T) {
+	a := store.InputSHA256("他生气", "他难过")
+	for name, b := range map[string]string{
+		"other prediction": store.InputSHA256("他生气", "他高兴"),
+		"other truth":      store.InputSHA256("他高兴", "他难过"),
+		"moved boundary":   store.InputSHA256("他生气他", "难过"),
+	} {
+		if a == b {
+			t.Errorf("%s: same digest", name)
+		}
+	}
+	if a != store.InputSHA256("他生气", "他难过") || len(a) != 64 {
+		t.Errorf("digest %q not stable", a)
+	}
+}
+
+// TestMigrateFromV1 opens a database made by the first schema: its results
+// survive, with no input digest (so that they are judged again).
+func TestMigrateFromV1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "emer.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`PRAGMA journal_mode = WAL`,
+		`CREATE TABLE cache (key TEXT PRIMARY KEY, reply TEXT NOT NULL, created_at TEXT NOT NULL)`,
+		`CREATE TABLE results (sample TEXT NOT NULL, system TEXT NOT NULL, metric TEXT NOT NULL, repeat INTEGER NOT NULL,
+			status TEXT NOT NULL, score REAL, raw TEXT NOT NULL, attempts INTEGER NOT NULL, latency_ms INTEGER NOT NULL,
+			tokens INTEGER NOT NULL, PRIMARY KEY (sample, system, metric, repeat))`,
+		`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+		`INSERT INTO results VALUES ('s1', 'a', 'clue', 0, 'ok', 7, 'Score: 7', 1, 5, 9)`,
+		`PRAGMA user_version = 1`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s := open(t, path)
+	got, err := s.Results(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seven := 7.0
+	want := []store.Result{{Sample: "s1", System: "a", Metric: "clue", Status: "ok", Score: &seven, Raw: "Score: 7", Attempts: 1, LatencyMS: 5, Tokens: 9}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results after migration (-want +got):\n%s", diff)
 	}
 }
