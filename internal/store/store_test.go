@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -155,5 +157,42 @@ func TestMigrateFromV1(t *testing.T) {
 	want := []store.Result{{Sample: "s1", System: "a", Metric: "clue", Status: "ok", Score: &seven, Raw: "Score: 7", Attempts: 1, LatencyMS: 5, Tokens: 9}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("results after migration (-want +got):\n%s", diff)
+	}
+}
+
+// TestOpenOddNames opens databases whose names hold the characters a URI
+// gives meaning to: each is created under its own name, and nothing else.
+func TestOpenOddNames(t *testing.T) {
+	for _, name := range []string{"a#b", "a?b", "a%20b", "a b", "a;b,c", "a:b", "100%"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "runs")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			s := open(t, filepath.Join(dir, name))
+			if err := s.SetMeta(context.Background(), "k", "v"); err != nil {
+				t.Fatal(err)
+			}
+			entries, _ := os.ReadDir(dir)
+			var got []string
+			for _, e := range entries {
+				got = append(got, e.Name())
+			}
+			if len(got) == 0 || got[0] != name {
+				t.Fatalf("files in the directory: %q, want %q and its WAL files", got, name)
+			}
+			for _, g := range got {
+				if !strings.HasPrefix(g, name) {
+					t.Errorf("stray file %q", g)
+				}
+			}
+		})
+	}
+	// A relative name works as well.
+	t.Chdir(t.TempDir())
+	s := open(t, "rel#1")
+	s.Close()
+	if _, err := os.Stat("rel#1"); err != nil {
+		t.Error(err)
 	}
 }
