@@ -29,6 +29,7 @@ bench: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseLabels -fuzztime 30s ./internal/labels
 	$(GO) test -run '^$$' -fuzz FuzzReadNpy -fuzztime 30s ./internal/npy
+	$(GO) test -run '^$$' -fuzz FuzzReadNpz -fuzztime 30s ./internal/npy
 
 clean:
 	rm -rf bin

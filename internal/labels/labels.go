@@ -63,6 +63,11 @@ func Check(s string) error {
 		return nil
 	}
 	open, closed := strings.HasPrefix(t, "["), strings.HasSuffix(t, "]")
+	// The reference strips brackets only at the very ends, so a bracket
+	// behind spaces stays in the first or last label.
+	if open && !strings.HasPrefix(s, "[") || closed && !strings.HasSuffix(s, "]") {
+		return fmt.Errorf("%w: %s: space outside the brackets", ErrMalformed, quote(s))
+	}
 	switch {
 	case open && !closed:
 		return fmt.Errorf("%w: %s: '[' without a closing ']'", ErrMalformed, quote(s))

@@ -28,6 +28,7 @@ func TestParse(t *testing.T) {
 		{"nested", "[['happy'], ['sad']]", []string{"[", "happy", "]", "[", "sad", "]"}, "nested list"},
 		{"unterminated quote", "['happy, 'sad']", []string{"happy", "sad"}, "unterminated quote"},
 		{"newline", "['happy',\n'sad']", []string{"happy", "sad"}, "control character"},
+		{"space before bracket", " ['happy']", []string{"[", "happy"}, "space outside the brackets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Parse(tc.in)

@@ -19,9 +19,13 @@ var (
 	ErrUnsupported     = errors.New("unsupported array type")
 )
 
-// maxElements bounds the element count a header may announce, so that a
-// corrupt header cannot make the reader allocate without limit.
-const maxElements = 1 << 31
+// maxElements bounds the element count a header may announce, and
+// maxItemSize the size of one element, so that a corrupt header cannot make
+// the reader allocate without limit.
+const (
+	maxElements = 1 << 31
+	maxItemSize = 1 << 20
+)
 
 // Array is one NumPy array.
 type Array struct {
@@ -161,11 +165,60 @@ func Decode(data []byte) (arr *Array, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(body) < n*dt.size {
-		return nil, fmt.Errorf("%w: data holds %d bytes, shape %v of %s needs %d", ErrFormat, len(body), h.shape, h.descr, n*dt.size)
+	if n > 0 && dt.size > len(body)/n {
+		return nil, fmt.Errorf("%w: data holds %d bytes, shape %v of %s needs %d", ErrFormat, len(body), h.shape, h.descr, uint64(n)*uint64(dt.size))
 	}
 	arr.Data, err = dt.decode(body[:n*dt.size], n)
-	return arr, err
+	if err != nil {
+		return nil, err
+	}
+	if h.fortran {
+		arr.Data = toCOrder(arr.Data, arr.Shape)
+	}
+	return arr, nil
+}
+
+// toCOrder reorders elements stored in Fortran (column-major) order into
+// C (row-major) order, the order Data always has.
+func toCOrder(data any, shape []int) any {
+	if len(shape) < 2 {
+		return data
+	}
+	switch d := data.(type) {
+	case []float64:
+		return reorder(d, shape)
+	case []int64:
+		return reorder(d, shape)
+	case []uint64:
+		return reorder(d, shape)
+	case []bool:
+		return reorder(d, shape)
+	case []string:
+		return reorder(d, shape)
+	case []any:
+		return reorder(d, shape)
+	}
+	return data
+}
+
+func reorder[T any](in []T, shape []int) []T {
+	out := make([]T, len(in))
+	idx := make([]int, len(shape))
+	for p := range in { // p walks Fortran storage: the first index fastest
+		c := 0
+		for j := range shape {
+			c = c*shape[j] + idx[j]
+		}
+		out[c] = in[p]
+		for j := range idx {
+			idx[j]++
+			if idx[j] < shape[j] {
+				break
+			}
+			idx[j] = 0
+		}
+	}
+	return out
 }
 
 type header struct {
@@ -262,7 +315,7 @@ func parseDescr(s string) (dtype, error) {
 	size := 1
 	if len(s) > 1 {
 		v, err := strconv.Atoi(s[1:])
-		if err != nil || v < 0 {
+		if err != nil || v < 0 || v > maxItemSize/4 {
 			return d, fmt.Errorf("%w: dtype %q", ErrUnsupported, s)
 		}
 		size = v

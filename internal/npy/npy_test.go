@@ -1,6 +1,7 @@
 package npy
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"flag"
@@ -289,5 +290,96 @@ func FuzzReadNpy(f *testing.F) {
 			t.Fatalf("array of shape %v holds %d elements", a.Shape, n)
 		}
 		_, _ = DecodeArchive(data, "fuzz.npz")
+	})
+}
+
+func TestFortranOrder(t *testing.T) {
+	le := binary.LittleEndian
+	body := make([]byte, 6*8)
+	// A 2x3 array [[1 2 3] [4 5 6]] stored column by column.
+	for i, v := range []float64{1, 4, 2, 5, 3, 6} {
+		le.PutUint64(body[i*8:], math.Float64bits(v))
+	}
+	data := npyFile("<f8", []int{2, 3}, body)
+	data = bytes.Replace(data, []byte("'fortran_order': False"), []byte("'fortran_order': True "), 1)
+	a, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]float64{1, 2, 3, 4, 5, 6}, a.Data); d != "" {
+		t.Errorf("C order (-want +got):\n%s", d)
+	}
+}
+
+// Protocol 4 pickles as numpy 2 writes them: a FRAME, MEMOIZE after each
+// object, and numpy._core globals.
+func TestProtocol4Frame(t *testing.T) {
+	var body pk
+	body.global("numpy._core.multiarray", "_reconstruct")
+	body.WriteByte(0x94) // MEMOIZE
+	body.mark()
+	body.global("numpy", "ndarray")
+	body.WriteByte(0x94)
+	body.mark()
+	body.int(0)
+	body.tuple()
+	body.bytes([]byte("b"))
+	body.tuple()
+	body.reduce()
+	body.mark()
+	body.int(1)
+	body.mark()
+	body.int(2)
+	body.tuple()
+	body.dtype("O8", "|", -1)
+	body.boolean(false)
+	body.value([]any{"a", map[string]any{"emo": "happy"}})
+	body.tuple()
+	body.build()
+	body.stop()
+	var p pk
+	p.Write([]byte{0x80, 4, 0x95})
+	binary.Write(&p.Buffer, binary.LittleEndian, uint64(body.Len()))
+	p.Write(body.Bytes())
+	a, err := Decode(npyFile("|O", []int{2}, p.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]any{"a", map[string]any{"emo": "happy"}}, a.Data); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestHostileSizes(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"item size overflow": npyFile("<U4611686018427387904", []int{1 << 30}, nil),
+		"huge string dtype":  npyFile("|S99999999", []int{4}, make([]byte, 16)),
+	} {
+		if _, err := Decode(data); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+	var p pk
+	p.proto()
+	p.WriteString("I" + strings.Repeat("9", 5000) + "\n")
+	p.stop()
+	if _, err := Unpickle(p.Bytes()); !errors.Is(err, ErrPickle) || !strings.Contains(err.Error(), "number of 5001 characters") {
+		t.Errorf("long integer text: %v", err)
+	}
+}
+
+func FuzzReadNpz(f *testing.F) {
+	f.Add(npzFile(map[string][]byte{"a": npyFile("<f8", []int{1}, make([]byte, 8))}))
+	f.Add(npzFile(map[string][]byte{"filenames": objectNpy([]int{1}, []any{"x"}), "fileitems": npyFile("<U1", []int{1}, unicodeBody([]string{"y"}, 1))}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		arc, err := DecodeArchive(data, "fuzz.npz")
+		if err != nil {
+			return
+		}
+		for _, name := range arc.Names() {
+			if _, err := arc.Get(name); err != nil {
+				t.Fatalf("listed array %q: %v", name, err)
+			}
+		}
 	})
 }

@@ -15,8 +15,13 @@ import (
 // ErrArchive reports a file that is not a readable .npz (zip) archive.
 var ErrArchive = errors.New("not a readable .npz archive")
 
-// maxMemberSize bounds one archive member's uncompressed size (4 GiB).
-const maxMemberSize = 4 << 30
+// maxMemberSize bounds one archive member's uncompressed size (2 GiB);
+// the size a zip header claims only sizes the first buffer, up to
+// maxInitialBuffer, since a hostile header may lie.
+const (
+	maxMemberSize    = 2 << 30
+	maxInitialBuffer = 64 << 20
+)
 
 // Archive is a .npz file: named arrays.
 type Archive struct {
@@ -93,10 +98,13 @@ func readMember(f *zip.File) (*Array, error) {
 		return nil, fmt.Errorf("%w: %v", ErrArchive, err)
 	}
 	defer rc.Close()
-	buf := make([]byte, 0, f.UncompressedSize64)
-	b := bytes.NewBuffer(buf)
-	if _, err := io.Copy(b, io.LimitReader(rc, maxMemberSize)); err != nil {
+	b := bytes.NewBuffer(make([]byte, 0, min(f.UncompressedSize64, maxInitialBuffer)))
+	n, err := io.Copy(b, io.LimitReader(rc, maxMemberSize+1))
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrArchive, err)
+	}
+	if n > maxMemberSize {
+		return nil, fmt.Errorf("%w: member larger than %d bytes", ErrArchive, int64(maxMemberSize))
 	}
 	return Decode(b.Bytes())
 }

@@ -190,7 +190,9 @@ func (d *pickledDtype) PySetState(state any) error {
 		return fmt.Errorf("%w: structured or sub-array dtype", ErrUnsupported)
 	}
 	d.order = order
-	if es, ok := t.Get(t.Len() - 3).(int); ok {
+	// The state is (version, byteorder, subarray, names, fields, elsize,
+	// alignment, flags[, metadata]).
+	if es, ok := t.Get(5).(int); ok {
 		d.elsize = es
 	}
 	return nil
@@ -385,6 +387,11 @@ func (c *converter) array(a *pickledArray, depth int) (*Array, error) {
 	}
 	out := &Array{Descr: dt.String(), Shape: a.shape, Fortran: a.fortran}
 	n := out.Len()
+	defer func() {
+		if a.fortran && out.Data != nil {
+			out.Data = toCOrder(out.Data, out.Shape)
+		}
+	}()
 	switch raw := a.raw.(type) {
 	case []any:
 		if dt.kind != 'O' {
@@ -403,7 +410,7 @@ func (c *converter) array(a *pickledArray, depth int) (*Array, error) {
 		if dt.kind == 'O' {
 			return nil, fmt.Errorf("%w: object array with packed bytes", ErrPickle)
 		}
-		if len(raw) < n*dt.size {
+		if n > 0 && dt.size > len(raw)/n {
 			return nil, fmt.Errorf("%w: %s array of shape %v has %d bytes", ErrPickle, dt, a.shape, len(raw))
 		}
 		out.Data, err = dt.decode(raw[:n*dt.size], n)

@@ -10,6 +10,9 @@ import (
 // that every length-prefixed argument fits in the data, so that a corrupt
 // or hostile length can never make the unpickler allocate more than the
 // stream's own size. It also rejects opcodes that do not exist.
+// maxNumberText bounds a text-coded number (opcodes I, L and F).
+const maxNumberText = 4300
+
 func scan(data []byte) error {
 	i := 0
 	for i < len(data) {
@@ -51,7 +54,14 @@ func scan(data []byte) error {
 		switch op {
 		case '.': // STOP
 			return nil
-		case 'I', 'L', 'F', 'S', 'V', 'P', 'p', 'g':
+		case 'I', 'L', 'F':
+			// Python refuses integers of more than 4300 digits; parsing
+			// longer ones costs quadratic time.
+			start := i
+			if err = line(); err == nil && i-start > maxNumberText {
+				err = fmt.Errorf("%w: number of %d characters at byte %d", ErrPickle, i-start, at)
+			}
+		case 'S', 'V', 'P', 'p', 'g':
 			err = line()
 		case 'c', 'i':
 			if err = line(); err == nil {
