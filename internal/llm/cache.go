@@ -64,9 +64,15 @@ func (c *Cache) Chat(ctx context.Context, req Request) (Reply, error) {
 		return r, nil
 	})
 	r := v.(Reply)
-	if !leader && err == nil && !r.Cached {
-		// Another caller paid for this reply: to this one it is a hit.
-		r.Cached, r.Attempts, r.Latency = true, 0, 0
+	if !leader {
+		// Another caller sent the request: this one sent none.
+		if err != nil {
+			return r, &AttemptsError{Attempts: 0, Err: err}
+		}
+		if !r.Cached {
+			// Another caller paid for this reply: to this one it is a hit.
+			r.Cached, r.Attempts, r.Latency = true, 0, 0
+		}
 	}
 	return r, err
 }

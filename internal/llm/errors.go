@@ -71,6 +71,8 @@ type AttemptsError struct {
 
 func (e *AttemptsError) Error() string {
 	if e.Attempts <= 1 {
+		// 0: the call shared another's request, whose error says how
+		// many attempts it made.
 		return e.Err.Error()
 	}
 	return fmt.Sprintf("after %d attempts: %v", e.Attempts, e.Err)
@@ -78,7 +80,8 @@ func (e *AttemptsError) Error() string {
 func (e *AttemptsError) Unwrap() error { return e.Err }
 
 // Attempts returns the number of requests sent for a failed call: the count
-// recorded by Retry, or 1 when no retry decorator was involved.
+// recorded by Retry (0 when the call shared another caller's request), or 1
+// when no retry decorator was involved.
 func Attempts(err error) int {
 	var ae *AttemptsError
 	if errors.As(err, &ae) {
