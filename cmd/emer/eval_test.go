@@ -568,6 +568,15 @@ func TestEvalSharedCache(t *testing.T) {
 	// At temperature 0.7 replies are samples: none is read from or put in
 	// the cache, and nothing is shared, so every item makes all its calls:
 	// a clue score, two emotion summaries and an emotion score.
+	// A dry run counts them all too.
+	var plan bytes.Buffer
+	if err := runEval(context.Background(), evalOptions{GT: gt, Preds: preds, Protocol: "release", Out: filepath.Join(dir, "warm"),
+		Repeats: 1, Temperature: 0.7, DryRun: true, Config: cfg, Stdout: &plan, Stderr: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "40 calls needed, 0 held by the cache, 40 to make"; !strings.Contains(plan.String(), want) {
+		t.Errorf("dry run at temperature 0.7: %q, want %q", plan.String(), want)
+	}
 	run("warm", 0.7)
 	if got, want := srv.Count()-first, 5*2*4; got != want {
 		t.Errorf("temperature 0.7 sent %d requests, want %d", got, want)

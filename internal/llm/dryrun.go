@@ -9,9 +9,10 @@ import (
 // DryRun makes no calls. It answers a request from its cache store when the
 // store holds the reply (temperature 0 only, as Cache does), and otherwise
 // with a placeholder unique to the request, so that a caller's later steps,
-// which quote earlier replies, are counted too. It counts the distinct
-// requests of each kind: how many calls a run needs and how many of them
-// the cache already holds.
+// which quote earlier replies, are counted too. It counts the requests of
+// each kind: how many calls a run needs and how many of them the cache
+// already holds. At temperature 0 identical requests count once, as Cache
+// sends them once; above 0 every request counts, as each is sent.
 type DryRun struct {
 	baseURL string
 	store   CacheStore // may be nil: nothing is cached
@@ -19,6 +20,7 @@ type DryRun struct {
 	mu     sync.Mutex
 	hits   map[string]bool
 	misses map[string]bool
+	warm   int // requests above temperature 0, each its own call
 }
 
 var _ Client = (*DryRun)(nil)
@@ -45,15 +47,19 @@ func (d *DryRun) Chat(ctx context.Context, req Request) (Reply, error) {
 		}
 	}
 	d.mu.Lock()
-	d.misses[k] = true
+	if req.Temperature != 0 {
+		d.warm++
+	} else {
+		d.misses[k] = true
+	}
 	d.mu.Unlock()
 	return Reply{Text: "(dry run " + k[:16] + ")", FinishReason: "dry_run"}, nil
 }
 
-// Counts returns the number of distinct requests seen: in all, and of
+// Counts returns the number of calls a run would make: in all, and of
 // those, how many the cache holds.
 func (d *DryRun) Counts() (calls, cached int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.hits) + len(d.misses), len(d.hits)
+	return len(d.hits) + len(d.misses) + d.warm, len(d.hits)
 }
