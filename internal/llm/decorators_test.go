@@ -7,6 +7,8 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,6 +37,7 @@ func TestRetry(t *testing.T) {
 		{"malformed then ok", []llmtest.Step{{Body: "not json"}, {Text: "7"}}, nil, 2, nil},
 		{"400 is final", []llmtest.Step{{Status: 400, Body: `{"error":{"message":"bad"}}`}, {Text: "7"}}, llm.ErrRejected, 1, nil},
 		{"401 is final", []llmtest.Step{{Status: 401, Body: "{}"}, {Text: "7"}}, llm.ErrRejected, 1, nil},
+		{"429 asking for more than the cap fails", []llmtest.Step{{Status: 429, Header: map[string]string{"Retry-After": "600"}, Body: `{"error":{"message":"quota"}}`}, {Text: "7"}}, llm.ErrRateLimited, 1, nil},
 		{"gives up after max", []llmtest.Step{{Status: 500, Body: "a"}, {Status: 500, Body: "b"}, {Status: 500, Body: "c"}, {Status: 500, Body: "d"}}, llm.ErrServer, 4, nil},
 	}
 	for _, tt := range tests {
@@ -85,6 +88,24 @@ func equalDurations(a, b []time.Duration) bool {
 		}
 	}
 	return true
+}
+
+// TestRetryAfterBeyondCap checks that a Retry-After longer than the cap
+// fails the call at once, with the server's text, rather than retrying
+// before the server allows.
+func TestRetryAfterBeyondCap(t *testing.T) {
+	srv := llmtest.NewServer(nil, llmtest.Step{Status: 429, Header: map[string]string{"Retry-After": "300"}, Body: "slow down"}, llmtest.Step{Text: "7"})
+	defer srv.Close()
+	r := llm.NewRetry(llm.NewOpenAI(llm.OpenAIConfig{BaseURL: srv.BaseURL()}), 6, time.Millisecond, 2*time.Minute)
+	slept := 0
+	llm.SetSleep(r, func(context.Context, time.Duration) error { slept++; return nil })
+	_, err := r.Chat(context.Background(), req("x"))
+	if !errors.Is(err, llm.ErrRateLimited) || llm.Attempts(err) != 1 || string(llm.RawOf(err)) != "slow down" || slept != 0 || srv.Count() != 1 {
+		t.Fatalf("err = %v (attempts %d, raw %q), slept %d times, %d requests; want the 429 after 1 request and no wait", err, llm.Attempts(err), llm.RawOf(err), slept, srv.Count())
+	}
+	if !strings.Contains(err.Error(), "5m0s") {
+		t.Errorf("error %q does not say how long the server asked to wait", err)
+	}
 }
 
 func TestRetryStopsOnCancel(t *testing.T) {
@@ -235,6 +256,60 @@ func TestCache(t *testing.T) {
 	}
 }
 
+// gated is a Client whose calls wait until the gate opens, then fail after
+// three attempts.
+type gated struct {
+	gate  chan struct{}
+	calls atomic.Int64
+}
+
+func (g *gated) Chat(ctx context.Context, r llm.Request) (llm.Reply, error) {
+	g.calls.Add(1)
+	<-g.gate
+	return llm.Reply{}, &llm.AttemptsError{Attempts: 3, Err: &llm.StatusError{Code: 500, Body: []byte("boom")}}
+}
+
+// TestCacheSharedFailureAttempts checks that callers who shared an
+// in-flight request that failed report no attempts of their own, so that
+// the attempts reported add up to the requests sent.
+func TestCacheSharedFailureAttempts(t *testing.T) {
+	inner := &gated{gate: make(chan struct{})}
+	c := llm.NewCache(inner, &memStore{m: map[string]llm.Reply{}}, "u")
+	const n = 8
+	var entered atomic.Int64
+	attempts := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			entered.Add(1)
+			_, err := c.Chat(context.Background(), req("a"))
+			if !errors.Is(err, llm.ErrServer) || string(llm.RawOf(err)) != "boom" {
+				t.Errorf("err = %v", err)
+			}
+			attempts <- llm.Attempts(err)
+		})
+	}
+	for entered.Load() < n || inner.calls.Load() == 0 {
+		runtime.Gosched()
+	}
+	close(inner.gate)
+	wg.Wait()
+	close(attempts)
+	total, zero := 0, 0
+	for a := range attempts {
+		total += a
+		if a == 0 {
+			zero++
+		}
+	}
+	if want := 3 * int(inner.calls.Load()); total != want {
+		t.Errorf("attempts reported add up to %d, want %d (%d calls sent, 3 attempts each)", total, want, inner.calls.Load())
+	}
+	if int(inner.calls.Load())+zero != n {
+		t.Errorf("%d calls sent and %d callers with no attempts, want %d in all", inner.calls.Load(), zero, n)
+	}
+}
+
 func TestKey(t *testing.T) {
 	a, b := req("x"), req("x")
 	if llm.Key("u", a) != llm.Key("u", b) {
@@ -245,7 +320,17 @@ func TestKey(t *testing.T) {
 	c.Model = "other"
 	d := req("x")
 	d.Messages = append(d.Messages, llm.User(llm.Image("image/png", []byte{1})))
-	for name, r := range map[string]llm.Request{"salt": b, "model": c, "media": d} {
+	warm := req("x")
+	warm.Temperature = 0.5
+	long := req("x")
+	long.MaxTokens = 64
+	seed := req("x")
+	seed.Seed = new(int64(7))
+	seed0 := req("x")
+	seed0.Seed = new(int64(0))
+	role := req("x")
+	role.Messages = []llm.Message{llm.System("x")}
+	for name, r := range map[string]llm.Request{"salt": b, "model": c, "media": d, "temperature": warm, "max_tokens": long, "seed": seed, "seed 0": seed0, "role": role} {
 		if llm.Key("u", a) == llm.Key("u", r) {
 			t.Errorf("%s does not change the key", name)
 		}
@@ -307,6 +392,17 @@ func TestDryRun(t *testing.T) {
 	}
 	if calls, cached := d.Counts(); calls != 3 || cached != 1 {
 		t.Fatalf("dry run counted %d calls, %d cached; want 3 and 1", calls, cached)
+	}
+	// Above temperature 0 every request is its own call, as in a real run.
+	warm := req("warm")
+	warm.Temperature = 0.9
+	for range 3 {
+		if _, err := d.Chat(context.Background(), warm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls, cached := d.Counts(); calls != 6 || cached != 1 {
+		t.Fatalf("with 3 identical requests at temperature 0.9: %d calls, %d cached; want 6 and 1", calls, cached)
 	}
 	if store.puts != 1 {
 		t.Error("dry run stored a reply")

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -13,7 +14,7 @@ type Retry struct {
 	Next        Client
 	MaxAttempts int           // total attempts, at least 1
 	BaseDelay   time.Duration // delay before the second attempt, before jitter
-	MaxDelay    time.Duration // cap on any one delay, Retry-After included
+	MaxDelay    time.Duration // cap on any one delay; a longer Retry-After fails the call
 
 	// sleep waits for d or until ctx is done; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -46,20 +47,24 @@ func (r *Retry) Chat(ctx context.Context, req Request) (Reply, error) {
 		if attempt >= max || !Retryable(err) || ctx.Err() != nil {
 			return Reply{}, &AttemptsError{Attempts: attempt, Err: err}
 		}
-		if serr := sleep(ctx, r.delay(attempt, RetryAfter(err))); serr != nil {
+		after := RetryAfter(err)
+		if r.MaxDelay > 0 && after > r.MaxDelay {
+			// Sending before the server allows would only be refused
+			// again: the call fails, and a later run tries it.
+			return Reply{}, &AttemptsError{Attempts: attempt, Err: fmt.Errorf("server asks to wait %v before retrying, more than the %v this run waits: %w", after, r.MaxDelay, err)}
+		}
+		if serr := sleep(ctx, r.delay(attempt, after)); serr != nil {
 			return Reply{}, &AttemptsError{Attempts: attempt, Err: err}
 		}
 	}
 }
 
 // delay returns the wait after the given failed attempt: the server's
-// Retry-After if any, else BaseDelay·2^(attempt-1) with full jitter in its
-// upper half; both capped at MaxDelay.
+// Retry-After if any (Chat gives up on one above MaxDelay), else
+// BaseDelay·2^(attempt-1) with full jitter in its upper half, capped at
+// MaxDelay.
 func (r *Retry) delay(attempt int, retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
-		if r.MaxDelay > 0 && retryAfter > r.MaxDelay {
-			return r.MaxDelay
-		}
 		return retryAfter
 	}
 	d := r.BaseDelay << (attempt - 1)
