@@ -288,11 +288,9 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	if retryBase == 0 {
 		retryBase = 500 * time.Millisecond
 	}
-	rec := llm.NewRecorder(
-		llm.NewCache(
-			llm.NewRetry(llm.NewLimit(base, cfg.Concurrency, cfg.Rate), cfg.MaxAttempts, retryBase, 2*time.Minute),
-			cacheDB, cfg.BaseURL),
-		slog.New(slog.NewJSONHandler(logFile, nil)))
+	retry := llm.NewRetry(llm.NewLimit(base, cfg.Concurrency, cfg.Rate), cfg.MaxAttempts, retryBase, 2*time.Minute)
+	rec := llm.NewRecorder(llm.NewCache(retry, cacheDB, cfg.BaseURL), slog.New(slog.NewJSONHandler(logFile, nil)))
+	retry.OnAttempt = rec.Attempt // calls.jsonl: every request sent, failed ones included
 	j := &judge.Judge{Client: rec, Model: cfg.Model, Protocol: proto, Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
 
 	var bar *progressbar.ProgressBar

@@ -281,6 +281,25 @@ func TestEvalFaults(t *testing.T) {
 		t.Errorf("error %q does not count %d failures", err, failed)
 	}
 
+	// calls.jsonl holds every request sent, failed attempts included.
+	failedAttempts := 0
+	logData, err2 := os.ReadFile(filepath.Join(out, "calls.jsonl"))
+	if err2 != nil {
+		t.Fatal(err2)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(logData)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("calls.jsonl: %v: %q", err, l)
+		}
+		if m["msg"] == "attempt" && m["status"] == float64(500) && m["raw"] == "upstream exploded" {
+			failedAttempts++
+		}
+	}
+	if failedAttempts != 3 {
+		t.Errorf("calls.jsonl records %d failed attempts of the 500 item, want 3", failedAttempts)
+	}
+
 	// The summary and its totals add up.
 	var sum evalSummary
 	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {

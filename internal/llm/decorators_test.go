@@ -377,6 +377,52 @@ func TestRecorder(t *testing.T) {
 	}
 }
 
+// TestRecorderAttempts checks that a Recorder given to a Retry logs every
+// request sent, failed ones with their status and body, besides the call.
+func TestRecorderAttempts(t *testing.T) {
+	srv := llmtest.NewServer(nil,
+		llmtest.Step{Status: 500, Body: "first failure"},
+		llmtest.Step{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: "second failure"},
+		llmtest.Step{Text: "7"})
+	defer srv.Close()
+	var buf bytes.Buffer
+	retry := llm.NewRetry(llm.NewOpenAI(llm.OpenAIConfig{BaseURL: srv.BaseURL()}), 4, time.Millisecond, time.Minute)
+	llm.SetSleep(retry, func(context.Context, time.Duration) error { return nil })
+	rec := llm.NewRecorder(retry, slog.New(slog.NewJSONHandler(&buf, nil)))
+	retry.OnAttempt = rec.Attempt
+	if r, err := rec.Chat(context.Background(), req("x")); err != nil || r.Text != "7" {
+		t.Fatalf("reply %+v, err %v", r, err)
+	}
+	var lines []map[string]any
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 4 {
+		t.Fatalf("%d log records, want 3 attempts and the call: %v", len(lines), lines)
+	}
+	want := []struct {
+		status float64
+		raw    string
+	}{{500, "first failure"}, {429, "second failure"}, {200, `"content":"7"`}}
+	for i, w := range want {
+		l := lines[i]
+		if l["msg"] != "attempt" || l["attempt"] != float64(i+1) || l["status"] != w.status || !strings.Contains(l["raw"].(string), w.raw) {
+			t.Errorf("record %d = %v, want attempt %d with status %v and raw %q", i, l, i+1, w.status, w.raw)
+		}
+		if l["request_id"] != lines[3]["request_id"] || l["request_id"] == "" {
+			t.Errorf("record %d: request_id %v, the call's %v", i, l["request_id"], lines[3]["request_id"])
+		}
+	}
+	if lines[3]["msg"] != "chat" || lines[3]["attempts"] != float64(3) || lines[3]["text"] != "7" {
+		t.Errorf("call record = %v", lines[3])
+	}
+}
+
 func TestDryRun(t *testing.T) {
 	store := &memStore{m: map[string]llm.Reply{}}
 	_ = store.PutReply(context.Background(), llm.Key("u", req("held")), llm.Reply{Text: "stored"})

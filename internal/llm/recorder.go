@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -11,6 +12,9 @@ import (
 
 // Recorder logs every call it passes to Next (request, raw reply or error,
 // latency, tokens, attempts, whether it was a cache hit) and keeps totals.
+// Given to a Retry as its OnAttempt, it also logs each request sent, with
+// the status and body of those that failed. Records of one call share its
+// request_id.
 type Recorder struct {
 	next Client
 	log  *slog.Logger
@@ -57,6 +61,7 @@ func (r *Recorder) Chat(ctx context.Context, req Request) (Reply, error) {
 	r.mu.Unlock()
 
 	attrs := []slog.Attr{
+		slog.String("request_id", requestID(req)),
 		slog.String("model", req.Model),
 		slog.String("salt", req.Salt),
 		slog.Float64("temperature", req.Temperature),
@@ -83,6 +88,37 @@ func (r *Recorder) Chat(ctx context.Context, req Request) (Reply, error) {
 	r.log.LogAttrs(ctx, slog.LevelInfo, "chat", attrs...)
 	return reply, nil
 }
+
+// Attempt logs one request sent by a Retry: its number, latency and
+// either the reply or the error with the server's status and raw body.
+func (r *Recorder) Attempt(ctx context.Context, req Request, a Attempt) {
+	attrs := []slog.Attr{
+		slog.String("request_id", requestID(req)),
+		slog.String("salt", req.Salt),
+		slog.Int("attempt", a.N),
+		slog.Int64("latency_ms", a.Latency.Milliseconds()),
+	}
+	if a.Err != nil {
+		var se *StatusError
+		if errors.As(a.Err, &se) {
+			attrs = append(attrs, slog.Int("status", se.Code))
+		}
+		attrs = append(attrs,
+			slog.String("error", a.Err.Error()),
+			slog.String("raw", string(RawOf(a.Err))))
+		r.log.LogAttrs(ctx, slog.LevelWarn, "attempt", attrs...)
+		return
+	}
+	attrs = append(attrs,
+		slog.Int("status", 200),
+		slog.String("finish_reason", a.Reply.FinishReason),
+		slog.Int("total_tokens", a.Reply.Usage.TotalTokens),
+		slog.String("raw", string(a.Reply.Raw)))
+	r.log.LogAttrs(ctx, slog.LevelInfo, "attempt", attrs...)
+}
+
+// requestID names a request in the log: its cache key without a base URL.
+func requestID(req Request) string { return Key("", req)[:16] }
 
 // Totals returns the counts so far.
 func (r *Recorder) Totals() Totals {

@@ -16,8 +16,21 @@ type Retry struct {
 	BaseDelay   time.Duration // delay before the second attempt, before jitter
 	MaxDelay    time.Duration // cap on any one delay; a longer Retry-After fails the call
 
+	// OnAttempt, when set, is told of every request sent, failed or not,
+	// as it ends (a Recorder's Attempt logs them). It is called from the
+	// goroutine of the call.
+	OnAttempt func(ctx context.Context, req Request, a Attempt)
+
 	// sleep waits for d or until ctx is done; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Attempt is one request Retry sent.
+type Attempt struct {
+	N       int           // 1 for the first request of a call
+	Reply   Reply         // the reply, when Err is nil
+	Err     error         // why the request failed
+	Latency time.Duration // time to the reply or the failure
 }
 
 var _ Client = (*Retry)(nil)
@@ -39,7 +52,11 @@ func (r *Retry) Chat(ctx context.Context, req Request) (Reply, error) {
 	var err error
 	for attempt := 1; ; attempt++ {
 		var reply Reply
+		start := time.Now()
 		reply, err = r.Next.Chat(ctx, req)
+		if r.OnAttempt != nil {
+			r.OnAttempt(ctx, req, Attempt{N: attempt, Reply: reply, Err: err, Latency: time.Since(start)})
+		}
 		if err == nil {
 			reply.Attempts = attempt
 			return reply, nil
