@@ -83,13 +83,14 @@ func (d *Detector) Forward(input []float32, size int) ([]float32, error) {
 	x := newFmap(1, size, size, 3)
 	normalize(x.d, input, detectorMean)
 	next := func(y fmap) { x.release(); x = y }
-	next(d.conv0.forward(x, actLeaky))
-	next(maxPool2(x, 2))
+	// Each convolution is followed by a 2×2 max pool, stride 2 but for the
+	// last one; the stride-2 pools are applied as the rows are computed.
+	next(d.conv0.forwardValidPool(x, actLeaky))
 	for i, s := range d.seps {
-		next(s.forward(x, actLeaky))
 		if i < 4 {
-			next(maxPool2(x, 2))
+			next(s.forwardPool(x, actLeaky, true))
 		} else {
+			next(s.forward(x, actLeaky))
 			next(maxPool2(x, 1))
 		}
 	}

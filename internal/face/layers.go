@@ -121,9 +121,10 @@ func (cv *conv) forward(x fmap, a act) fmap {
 	defer putBuf(cols)
 	for i := 0; i < x.n; i++ {
 		in, out := x.image(i), y.image(i)
-		fillBias(out, cv.bias)
 		for oy0 := 0; oy0 < oh; oy0 += stripRows {
 			rows := min(stripRows, oh-oy0)
+			strip := out[oy0*ow*cv.cout : (oy0+rows)*ow*cv.cout]
+			fillBias(strip, cv.bias)
 			for oy := oy0; oy < oy0+rows; oy++ {
 				for ox := 0; ox < ow; ox++ {
 					row := cols[((oy-oy0)*ow+ox)*kc:][:kc]
@@ -154,10 +155,10 @@ func (cv *conv) forward(x fmap, a act) fmap {
 					}
 				}
 			}
-			gemm(rows*ow, cols, kc, cv.w, out[oy0*ow*cv.cout:], cv.cout)
+			gemm(rows*ow, cols, kc, cv.w, strip, cv.cout)
+			activate(strip, a)
 		}
 	}
-	activate(y.d, a)
 	return y
 }
 
@@ -170,15 +171,45 @@ func (cv *conv) forwardValid(x fmap, a act) fmap {
 	y := newFmap(x.n, oh, ow, cv.cout)
 	for i := 0; i < x.n; i++ {
 		in, out := x.image(i), y.image(i)
-		fillBias(out, cv.bias)
 		for oy := 0; oy < oh; oy++ {
-			o := out[oy*ow*cv.cout:]
-			for ky, b := range cv.rows {
-				gemm(ow, in[(oy+ky)*x.w*cv.cin:], cv.cin, b, o, cv.cout)
-			}
+			cv.validRow(out[oy*ow*cv.cout:(oy+1)*ow*cv.cout], in, x.w, oy, a)
 		}
 	}
-	activate(y.d, a)
+	return y
+}
+
+// validRow computes output row oy of the unpadded stride-1 convolution of
+// one image in of width w into o: bias, the k filter rows and the
+// activation while the row is in cache.
+func (cv *conv) validRow(o, in []float32, w, oy int, a act) {
+	fillBias(o, cv.bias)
+	for ky, b := range cv.rows {
+		gemm(len(o)/cv.cout, in[(oy+ky)*w*cv.cin:], cv.cin, b, o, cv.cout)
+	}
+	activate(o, a)
+}
+
+// forwardValidPool is forwardValid followed by a 2×2 stride-2 max pool,
+// computed two rows at a time so that the full-size output, the largest
+// map of the detector, never leaves the cache.
+func (cv *conv) forwardValidPool(x fmap, a act) fmap {
+	oh, ow := x.h-cv.k+1, x.w-cv.k+1
+	ph, _ := padding(oh, 2, 2, true)
+	pw, _ := padding(ow, 2, 2, true)
+	y := newFmap(x.n, ph, pw, cv.cout)
+	rowLen := ow * cv.cout
+	strip := getBuf(2 * rowLen)
+	for i := 0; i < x.n; i++ {
+		in, out := x.image(i), y.image(i)
+		for oy := 0; oy < oh; oy += 2 {
+			rows := min(2, oh-oy)
+			for r := range rows {
+				cv.validRow(strip[r*rowLen:(r+1)*rowLen], in, x.w, oy+r, a)
+			}
+			poolStrip(out, strip, oy, rows, oh, ow, cv.cout)
+		}
+	}
+	putBuf(strip)
 	return y
 }
 
@@ -200,51 +231,109 @@ type sepConv struct {
 	bias            []float32
 }
 
-func (s *sepConv) forward(x fmap, a act) fmap {
-	d := depthwise(x, s.dw, s.stride)
-	y := newFmap(d.n, d.h, d.w, s.cout)
-	fillBias(y.d, s.bias)
-	gemm(d.n*d.h*d.w, d.d, s.c, s.pw, y.d, s.cout)
-	d.release()
-	activate(y.d, a)
+// A separable convolution whose maps are larger than sepWholeValues is
+// computed sepStripValues at a time, so that the depthwise result, the
+// pointwise output, its bias and its activation are all handled while they
+// are in cache; smaller maps stay in cache whole and go in one piece.
+const (
+	sepWholeValues = 128 << 10
+	sepStripValues = 32 << 10
+)
+
+func (s *sepConv) forward(x fmap, a act) fmap { return s.forwardPool(x, a, false) }
+
+// forwardPool is forward, followed when pool is set by a 2×2 stride-2 max
+// pool applied strip by strip, before the full-size output leaves the
+// cache.
+func (s *sepConv) forwardPool(x fmap, a act, pool bool) fmap {
+	oh, _ := padding(x.h, 3, s.stride, true)
+	ow, _ := padding(x.w, 3, s.stride, true)
+	rows := oh
+	if oh*ow*max(s.c, s.cout) > sepWholeValues {
+		rows = max(1, min(oh, sepStripValues/(ow*max(s.c, s.cout))))
+	}
+	var y fmap
+	var o []float32
+	if pool {
+		rows = max(2, rows&^1)
+		ph, _ := padding(oh, 2, 2, true)
+		pw, _ := padding(ow, 2, 2, true)
+		y = newFmap(x.n, ph, pw, s.cout)
+		o = getBuf(rows * ow * s.cout)
+	} else {
+		y = newFmap(x.n, oh, ow, s.cout)
+	}
+	d := getBuf(rows * ow * s.c)
+	for i := 0; i < x.n; i++ {
+		in, out := x.image(i), y.image(i)
+		for oy0 := 0; oy0 < oh; oy0 += rows {
+			r := min(rows, oh-oy0)
+			dw := d[:r*ow*s.c]
+			depthwiseRows(dw, in, x.h, x.w, s.c, s.dw, s.stride, oy0, r)
+			var strip []float32
+			if pool {
+				strip = o[:r*ow*s.cout]
+			} else {
+				strip = out[oy0*ow*s.cout : (oy0+r)*ow*s.cout]
+			}
+			fillBias(strip, s.bias)
+			gemm(r*ow, dw, s.c, s.pw, strip, s.cout)
+			activate(strip, a)
+			if pool {
+				poolStrip(out, strip, oy0, r, oh, ow, s.cout)
+			}
+		}
+	}
+	putBuf(d)
+	if pool {
+		putBuf(o)
+	}
 	return y
 }
 
 // depthwise applies a 3×3 per-channel filter with "same" padding.
 func depthwise(x fmap, f []float32, stride int) fmap {
-	oh, pt := padding(x.h, 3, stride, true)
-	ow, pl := padding(x.w, 3, stride, true)
-	c := x.c
-	y := newFmap(x.n, oh, ow, c)
-	clear(y.d) // the taps accumulate
+	oh, _ := padding(x.h, 3, stride, true)
+	ow, _ := padding(x.w, 3, stride, true)
+	y := newFmap(x.n, oh, ow, x.c)
 	for i := 0; i < x.n; i++ {
-		in, out := x.image(i), y.image(i)
-		for oy := 0; oy < oh; oy++ {
-			for ky := 0; ky < 3; ky++ {
-				iy := oy*stride + ky - pt
-				if iy < 0 || iy >= x.h {
+		depthwiseRows(y.image(i), x.image(i), x.h, x.w, x.c, f, stride, 0, oh)
+	}
+	return y
+}
+
+// depthwiseRows sets dst to rows oy0 to oy0+rows-1 of the 3×3 depthwise
+// convolution ("same" padding) of one h×w×c image in.
+func depthwiseRows(dst, in []float32, h, w, c int, f []float32, stride, oy0, rows int) {
+	_, pt := padding(h, 3, stride, true)
+	ow, pl := padding(w, 3, stride, true)
+	dst = dst[:rows*ow*c]
+	clear(dst) // the taps accumulate
+	for oy := oy0; oy < oy0+rows; oy++ {
+		out := dst[(oy-oy0)*ow*c:]
+		for ky := 0; ky < 3; ky++ {
+			iy := oy*stride + ky - pt
+			if iy < 0 || iy >= h {
+				continue
+			}
+			for kx := 0; kx < 3; kx++ {
+				// Output columns whose input column ox*stride+kx-pl is inside.
+				lo := max(0, (pl-kx+stride-1)/stride)
+				hi := min(ow-1, (w-1+pl-kx)/stride)
+				if hi < lo {
 					continue
 				}
-				for kx := 0; kx < 3; kx++ {
-					// Output columns whose input column ox*stride+kx-pl is inside.
-					lo := max(0, (pl-kx+stride-1)/stride)
-					hi := min(ow-1, (x.w-1+pl-kx)/stride)
-					if hi < lo {
-						continue
-					}
-					ix := lo*stride + kx - pl
-					dwAccum(out[(oy*ow+lo)*c:], in[(iy*x.w+ix)*c:], f[(ky*3+kx)*c:], hi-lo+1, c, stride*c)
-				}
+				ix := lo*stride + kx - pl
+				dwAccum(out[lo*c:], in[(iy*w+ix)*c:], f[(ky*3+kx)*c:], hi-lo+1, c, stride*c)
 			}
 		}
 	}
-	return y
 }
 
 // maxPool2 is a 2×2 max pool with "same" padding (padded cells ignored).
 func maxPool2(x fmap, stride int) fmap {
 	oh, pt := padding(x.h, 2, stride, true)
-	ow, pl := padding(x.w, 2, stride, true)
+	ow, _ := padding(x.w, 2, stride, true)
 	c := x.c
 	y := newFmap(x.n, oh, ow, c)
 	for i := 0; i < x.n; i++ {
@@ -259,37 +348,62 @@ func maxPool2(x fmap, stride int) fmap {
 				iy1 = iy0
 			}
 			r0, r1 := in[iy0*x.w*c:(iy0+1)*x.w*c], in[iy1*x.w*c:(iy1+1)*x.w*c]
-			// Output columns whose 2-wide window lies inside: ox*stride-pl >= 0
-			// and ox*stride-pl+1 < w.
-			lo := (pl + stride - 1) / stride
-			hi := min(ow, (x.w-2+pl)/stride+1)
-			if hi > lo {
-				ix := lo*stride - pl
-				pool2Row(out[(oy*ow+lo)*c:], r0[ix*c:], r1[ix*c:], hi-lo, c, stride*c)
+			poolRow(out[oy*ow*c:(oy+1)*ow*c], r0, r1, x.w, c, stride)
+		}
+	}
+	return y
+}
+
+// poolRow sets out, one row of a 2×2 max pool with "same" padding, from
+// the two input rows r0 and r1 (the same row twice at an edge), each w
+// pixels of c channels.
+func poolRow(out, r0, r1 []float32, w, c, stride int) {
+	ow, pl := padding(w, 2, stride, true)
+	// Output columns whose 2-wide window lies inside: ox*stride-pl >= 0
+	// and ox*stride-pl+1 < w.
+	lo := (pl + stride - 1) / stride
+	hi := min(ow, (w-2+pl)/stride+1)
+	if hi > lo {
+		ix := lo*stride - pl
+		pool2Row(out[lo*c:], r0[ix*c:], r1[ix*c:], hi-lo, c, stride*c)
+	}
+	for ox := 0; ox < ow; ox++ {
+		if ox >= lo && ox < hi {
+			continue
+		}
+		o := out[ox*c : (ox+1)*c]
+		for j := range o {
+			o[j] = float32(math.Inf(-1))
+		}
+		for kx := 0; kx < 2; kx++ {
+			ix := ox*stride + kx - pl
+			if ix < 0 || ix >= w {
+				continue
 			}
-			for ox := 0; ox < ow; ox++ {
-				if ox >= lo && ox < hi {
-					continue
-				}
-				o := out[(oy*ow+ox)*c : (oy*ow+ox+1)*c]
-				for j := range o {
-					o[j] = float32(math.Inf(-1))
-				}
-				for kx := 0; kx < 2; kx++ {
-					ix := ox*stride + kx - pl
-					if ix < 0 || ix >= x.w {
-						continue
-					}
-					for _, r := range [2][]float32{r0, r1} {
-						for j, v := range r[ix*c : (ix+1)*c] {
-							o[j] = max(o[j], v)
-						}
-					}
+			for _, r := range [2][]float32{r0, r1} {
+				for j, v := range r[ix*c : (ix+1)*c] {
+					o[j] = max(o[j], v)
 				}
 			}
 		}
 	}
-	return y
+}
+
+// poolStrip pools rows row0 to row0+rows-1 of an h×w×c map, held in strip,
+// into out, the whole 2×2 stride-2 pooled image. row0 is even, and rows is
+// even unless the strip ends the map: with stride 2 TF pads at the bottom
+// and right only, so output row oy comes from rows 2oy and 2oy+1.
+func poolStrip(out, strip []float32, row0, rows, h, w, c int) {
+	ow, _ := padding(w, 2, 2, true)
+	for r := 0; r < rows; r += 2 {
+		r0 := strip[r*w*c : (r+1)*w*c]
+		r1 := r0
+		if r+1 < rows {
+			r1 = strip[(r+1)*w*c : (r+2)*w*c]
+		}
+		oy := (row0 + r) / 2
+		poolRow(out[oy*ow*c:(oy+1)*ow*c], r0, r1, w, c, 2)
+	}
 }
 
 // pool2RowGo sets dst[p*ch+j] to the largest of r0 and r1 at pixels

@@ -223,3 +223,29 @@ func TestKernelsAgree(t *testing.T) {
 		t.Error("add or activate differs from the plain Go version")
 	}
 }
+
+// TestFusedPool checks the convolutions that pool strip by strip against
+// the plain layers followed by maxPool2, on odd and even sizes and on
+// maps split into several strips.
+func TestFusedPool(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range []struct{ h, w, cin, cout, stride int }{
+		{9, 7, 8, 16, 1}, {8, 8, 16, 32, 1}, {35, 33, 16, 32, 1}, {61, 60, 32, 64, 1}, {14, 15, 8, 24, 2},
+	} {
+		x := fmap{n: 2, h: tc.h, w: tc.w, c: tc.cin, d: randSlice(r, 2*tc.h*tc.w*tc.cin)}
+		s := &sepConv{c: tc.cin, cout: tc.cout, stride: tc.stride, dw: randSlice(r, 9*tc.cin),
+			pw: newMatB(tc.cin, tc.cout, randSlice(r, tc.cin*tc.cout)), bias: randSlice(r, tc.cout)}
+		got, want := s.forwardPool(x, actLeaky, true), maxPool2(s.forward(x, actLeaky), 2)
+		if got.h != want.h || got.w != want.w || maxDiff(got.d, want.d) > 1e-5 {
+			t.Errorf("separable %+v: %dx%d vs %dx%d, max difference %g", tc, got.h, got.w, want.h, want.w, maxDiff(got.d, want.d))
+		}
+	}
+	for _, tc := range []struct{ h, w int }{{10, 10}, {11, 9}, {34, 34}} {
+		x := fmap{n: 2, h: tc.h, w: tc.w, c: 3, d: randSlice(r, 2*tc.h*tc.w*3)}
+		cv := newConv(3, 3, 16, 1, false, randSlice(r, 27*16), randSlice(r, 16))
+		got, want := cv.forwardValidPool(x, actLeaky), maxPool2(cv.forwardValid(x, actLeaky), 2)
+		if got.h != want.h || got.w != want.w || maxDiff(got.d, want.d) > 1e-5 {
+			t.Errorf("conv %+v: %dx%d vs %dx%d, max difference %g", tc, got.h, got.w, want.h, want.w, maxDiff(got.d, want.d))
+		}
+	}
+}
