@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -54,6 +55,17 @@ func printWarnings(w io.Writer, msgs []string) {
 	for _, m := range msgs {
 		fmt.Fprintf(w, "warning: %s\n", m)
 	}
+}
+
+// wheelsEnv names the environment variable that gives --wheels a default.
+const wheelsEnv = "EMER_WHEELS"
+
+// wheelsPath returns the --wheels value, or $EMER_WHEELS when it is empty.
+func wheelsPath(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return os.Getenv(wheelsEnv)
 }
 
 // openWheels loads the emotion-wheel lexicon from a folder in the released

@@ -54,7 +54,7 @@ Examples:
 	f := cmd.Flags()
 	f.StringVar(&opts.gt, "gt", "", "ground-truth label sets (CSV or -openset.npz)")
 	f.StringVar(&opts.pred, "pred", "", "predicted label sets (CSV or -openset.npz)")
-	f.StringVar(&opts.wheels, "wheels", "", "emotion-wheel folder or wheel_mapping.npz (OV-MER table)")
+	f.StringVar(&opts.wheels, "wheels", "", "emotion-wheel folder or wheel_mapping.npz (OV-MER table; default $"+wheelsEnv+")")
 	f.StringVar(&opts.synonyms, "synonyms", "", "zip of per-sample GPT synonym groups (MER2024 metric)")
 	f.BoolVar(&opts.json, "json", false, "print one JSON object")
 	_ = cmd.MarkFlagRequired("gt")
@@ -74,9 +74,12 @@ type synonymJSON struct {
 }
 
 func runScoreOV(_ context.Context, opts scoreOVOptions) error {
+	if opts.synonyms == "" {
+		opts.wheels = wheelsPath(opts.wheels)
+	}
 	switch {
 	case opts.wheels == "" && opts.synonyms == "":
-		return usageErrorf("give --wheels (OV-MER table) or --synonyms (MER2024 metric)")
+		return usageErrorf("give --wheels (OV-MER table; or set $%s) or --synonyms (MER2024 metric)", wheelsEnv)
 	case opts.wheels != "" && opts.synonyms != "":
 		return usageErrorf("give --wheels or --synonyms, not both")
 	}
@@ -90,6 +93,9 @@ func runScoreOV(_ context.Context, opts scoreOVOptions) error {
 	}
 	var warn openset.Warnings
 	pairs := openset.Align(gt, pred, &warn)
+	if len(gt.Names) > 0 && warn.Count(openset.WarnMissingPred) == len(gt.Names) {
+		return fmt.Errorf("none of the %d ground-truth samples of %s has a prediction in %s: are these files of the same dataset?", len(gt.Names), opts.gt, opts.pred)
+	}
 
 	if opts.synonyms != "" {
 		syn, err := openset.ReadSynonyms(opts.synonyms)

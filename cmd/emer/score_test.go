@@ -245,10 +245,17 @@ func TestScoreUnibenchBadCheckpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644)
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	bad, _ := os.ReadFile(filepath.Join("testdata", "score", "truncated.bad.npz"))
-	os.WriteFile(filepath.Join(dir, "checkpoint_000099_loss_0.1-openset-sentiment.npz"), bad, 0o644)
+	bad, err := os.ReadFile(filepath.Join("testdata", "score", "truncated.bad.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "checkpoint_000099_loss_0.1-openset-sentiment.npz"), bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, out, errOut := run(t, "score", "unibench", "--dataset", "mosi",
 		"--labels", filepath.Join(data, "merbench-labels", "cmumosi-process_label.npz"), "--pred", dir, "--json")
 	if code != 1 {
@@ -270,5 +277,63 @@ func TestScoreUnibenchBadCheckpoint(t *testing.T) {
 	}
 	if len(got.Checkpoints) != 3 || got.Checkpoints[2].Score != nil || got.Checkpoints[2].Error == "" || got.Checkpoints[0].Score == nil {
 		t.Errorf("checkpoints %+v", got.Checkpoints)
+	}
+}
+
+// Files of the wrong kind or dataset are errors, not zero scores.
+func TestScoreWrongFiles(t *testing.T) {
+	data := sharedData(t)
+	out := filepath.Join(data, "affectgpt-outputs", "AffectGPT", "output")
+	labels := filepath.Join(data, "merbench-labels")
+	wheels := filepath.Join(data, "emotion-wheel", "affectgpt2025")
+	mosiRun, _ := filepath.Glob(filepath.Join(out, "results-cmumosi", "*"))
+	meldRun, _ := filepath.Glob(filepath.Join(out, "results-meld", "*"))
+	if len(mosiRun) != 1 || len(meldRun) != 1 {
+		t.Fatalf("runs: %v %v", mosiRun, meldRun)
+	}
+	twoRuns := t.TempDir()
+	for _, run := range []string{"a", "b"} {
+		if err := os.MkdirAll(filepath.Join(twoRuns, run), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		src := filepath.Join(mosiRun[0], "checkpoint_000030_loss_0.602-openset-sentiment.npz")
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(twoRuns, run, filepath.Base(src)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ov := filepath.Join(data, "ovmerd", "check-openset.csv")
+	for _, tc := range []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"emotion file for a sentiment set", []string{"score", "unibench", "--dataset", "mosi", "--labels", filepath.Join(labels, "cmumosi-process_label.npz"),
+			"--pred", filepath.Join(mosiRun[0], "checkpoint_000030_loss_0.602-openset.npz")}, "not a MOSI prediction file"},
+		{"two runs in one folder", []string{"score", "unibench", "--dataset", "mosi", "--labels", filepath.Join(labels, "cmumosi-process_label.npz"),
+			"--pred", twoRuns}, "checkpoints of 2 runs (a, b)"},
+		{"another dataset's predictions", []string{"score", "unibench", "--dataset", "mer2023", "--wheels", wheels,
+			"--labels", filepath.Join(labels, "mer2023-dataset-process_label-6way.npz"), "--pred", meldRun[0]}, "none of the 411 MER2023 clips has a prediction here"},
+		{"ov without shared samples", []string{"score", "ov", "--gt", ov, "--wheels", wheels,
+			"--pred", filepath.Join("testdata", "score", "gt.good.csv")}, "none of the 332 ground-truth samples"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := run(t, tc.args...)
+			if code != 1 || !strings.Contains(errOut, tc.msg) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, tc.msg)
+			}
+		})
+	}
+}
+
+func TestScoreWheelsFromEnvironment(t *testing.T) {
+	dir := sharedData(t, "ovmerd")
+	t.Setenv("EMER_WHEELS", sharedData(t, "emotion-wheel", "affectgpt2025"))
+	code, out, errOut := run(t, "score", "ov", "--gt", filepath.Join(dir, "check-openset.csv"), "--pred", filepath.Join(dir, "predict-openset.csv"))
+	if code != 0 || !strings.Contains(out, "m_avg (12 F)") {
+		t.Errorf("exit %d, stderr %q, out %q", code, errOut, out)
 	}
 }

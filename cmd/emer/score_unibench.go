@@ -40,20 +40,25 @@ AffectGPT 2025):
                            labels are mapped onto each of the five emotion
                            wheels (level 1); the share of clips whose emotion
                            is among the predictions, averaged over wheels.
-                           Needs --wheels.
+                           Clips whose emotion is on no wheel (neutral) are
+                           not compared. Needs --wheels.
   mosi, mosei, sims,       weighted F1 (and accuracy) of the sign of the
   simsv2                   valence: positive vs not, clips with valence 0
                            dropped.
 
 --labels is the dataset's MER-UniBench label file (e.g.
-cmumosi-process_label.npz). --pred is one prediction file or a folder of
-checkpoints: the command takes every *-openset.npz (emotion sets) or
+cmumosi-process_label.npz). --pred is one prediction file or one run's folder
+of checkpoints: the command takes every *-openset.npz (emotion sets) or
 *-openset-sentiment.npz (sentiment sets) below it and reports each and the
-best.
+best (the released outputs hold epochs 30 to 60; every checkpoint found is
+scored). Sentiment predictions are compared as written: "positive" and
+"negative" exactly, anything else counts as not positive (and is counted
+in a warning unless it is "neutral").
 
 --all scores every results-* folder under --outputs-dir against the label
-files in --labels-dir and prints the Table 2 row; folders without labels
-(MER2024, OV-MERD+) are listed as skipped with the reason.
+files in --labels-dir and prints the Table 2 row with the mean of the sets
+scored; folders without released labels (MER2024, OV-MERD+) are listed as
+skipped with the reason, and are not in the mean.
 
 A prediction file that cannot be read is reported in its checkpoint's entry;
 the others are still scored and the exit status is 1.
@@ -73,7 +78,7 @@ Examples:
 	f.BoolVar(&opts.all, "all", false, "score every dataset found under --outputs-dir")
 	f.StringVar(&opts.labelsDir, "labels-dir", "", "folder of MER-UniBench label files (with --all)")
 	f.StringVar(&opts.outputsDir, "outputs-dir", "", "folder of results-* output folders (with --all)")
-	f.StringVar(&opts.wheels, "wheels", "", "emotion-wheel folder or wheel_mapping.npz (emotion sets)")
+	f.StringVar(&opts.wheels, "wheels", "", "emotion-wheel folder or wheel_mapping.npz (emotion sets; default $"+wheelsEnv+")")
 	f.BoolVar(&opts.json, "json", false, "print one JSON object")
 	return cmd
 }
@@ -95,6 +100,7 @@ func runScoreUnibench(ctx context.Context, opts scoreUnibenchOptions) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	opts.wheels = wheelsPath(opts.wheels)
 	if d.Kind == unibench.Emotion && opts.wheels == "" {
 		return usageErrorf("%s is scored through the emotion wheels: give --wheels (e.g. emotion-wheel/affectgpt2025)", d.Title)
 	}
@@ -229,6 +235,7 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 		needWheels = needWheels || d.Kind == unibench.Emotion
 		jobs = append(jobs, &unibenchJob{d: d, dir: dir, cps: cps, order: indexOf(d)})
 	}
+	opts.wheels = wheelsPath(opts.wheels)
 	if needWheels && opts.wheels == "" {
 		return usageErrorf("the emotion sets (MER2023, MELD, IEMOCAP) are scored through the emotion wheels: give --wheels")
 	}
@@ -236,14 +243,14 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 
 	// The wheels load while the sentiment sets are scored.
 	var (
-		lex     *wheel.Lexicon
-		lexErr  error
-		lexOnce sync.WaitGroup
+		lex      *wheel.Lexicon
+		lexErr   error
+		lexReady sync.WaitGroup
 	)
 	if needWheels {
-		lexOnce.Add(1)
+		lexReady.Add(1)
 		go func() {
-			defer lexOnce.Done()
+			defer lexReady.Done()
 			lex, lexErr = openWheels(opts.wheels)
 		}()
 	}
@@ -257,7 +264,7 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 			}
 			var x *wheel.Lexicon
 			if j.d.Kind == unibench.Emotion {
-				lexOnce.Wait()
+				lexReady.Wait()
 				if lexErr != nil {
 					j.err = lexErr
 					return
@@ -346,8 +353,8 @@ func printTable2(w io.Writer, jobs []*unibenchJob, out allJSON) error {
 		row = append(row, f4(r.Best.Score))
 	}
 	if out.Mean != nil {
-		fmt.Fprintf(tw, "mean\t\t%s\t\t\n", f4(*out.Mean))
-		head = append(head, "mean")
+		fmt.Fprintf(tw, "mean of %d\t\t%s\t\t\n", len(row), f4(*out.Mean))
+		head = append(head, fmt.Sprintf("mean of %d", len(row)))
 		row = append(row, f4(*out.Mean))
 	}
 	if err := tw.Flush(); err != nil {

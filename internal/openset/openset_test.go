@@ -1,15 +1,22 @@
 package openset
 
 import (
+	"encoding/json"
+	"flag"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"emer/internal/sharedtest"
 	"emer/internal/wheel"
 )
 
 var shared = sharedtest.Data
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // The MER2024 example of the released toolkit: published figures.
 func TestMER2024Synonyms(t *testing.T) {
@@ -54,6 +61,23 @@ func TestOVTable(t *testing.T) {
 	self := Score(x, Align(gt, gt, &w))
 	if self.MAvg != 1 || self.M3Mean.Level1.F != 1 {
 		t.Errorf("ground truth against itself: m_avg %v, m3 mean %v", self.MAvg, self.M3Mean)
+	}
+	golden := filepath.Join("testdata", "ovmerd-affectgpt2025.golden.json")
+	got, err := json.MarshalIndent(tab, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(strings.TrimSpace(string(want)), string(got)); d != "" {
+		t.Errorf("OV-MERD table differs from %s (-want +got):\n%s", golden, d)
 	}
 	names, cols := tab.Columns()
 	if len(names) != 12 || len(cols) != 12 {

@@ -62,13 +62,13 @@ var Datasets = []Dataset{
 	{Name: "simsv2", Title: "SIMSv2", LabelFile: "simsv2-process_label.npz", Split: "test_corpus", Kind: Sentiment, Outputs: "results-simsv2"},
 }
 
-// openVocabulary names output folders of open-vocabulary sets, which have
-// no MER-UniBench labels and are scored with the OV-MER metrics instead.
-var openVocabulary = map[string]string{
-	"results-mer2024":     "MER2024",
-	"results-ovmerd":      "OV-MERD",
-	"results-ovmerdplus":  "OV-MERD+",
-	"results-mercaptionp": "MER-Caption+",
+// unlabelled names output folders of sets whose labels are not among the
+// released MER-UniBench label files, with the reason.
+var unlabelled = map[string]string{
+	"results-mer2024":     "MER2024 is scored by hit rate, but its test labels are not among the released MER-UniBench label files",
+	"results-ovmerd":      "OV-MERD is an open-vocabulary set: score it with `emer score ov`",
+	"results-ovmerdplus":  "OV-MERD+ is an open-vocabulary set: score it with `emer score ov`",
+	"results-mercaptionp": "MER-Caption+ is an open-vocabulary set: score it with `emer score ov`",
 }
 
 // Names returns the dataset names in table order.
@@ -98,8 +98,8 @@ func ForOutputs(dir string) (Dataset, string) {
 			return d, ""
 		}
 	}
-	if title, ok := openVocabulary[dir]; ok {
-		return Dataset{}, fmt.Sprintf("%s is an open-vocabulary set without MER-UniBench labels; score it with `emer score ov`", title)
+	if why, ok := unlabelled[dir]; ok {
+		return Dataset{}, why
 	}
 	known := make([]string, len(Datasets))
 	for i, d := range Datasets {

@@ -27,14 +27,18 @@ type Checkpoint struct {
 
 // FindCheckpoints returns the prediction files for d at path: the file
 // itself, or every file under the folder path whose name ends with the
-// dataset's suffix, sorted by name. Names are base names unless two
-// checkpoints share one, in which case they keep their folder.
+// dataset's suffix, sorted by name. The files must belong to one run: a
+// folder whose checkpoints sit in several subfolders is refused, since the
+// best of two models' checkpoints is not a result of either.
 func FindCheckpoints(d Dataset, path string) ([]Checkpoint, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if !st.IsDir() {
+		if !strings.HasSuffix(path, d.Suffix()) {
+			return nil, fmt.Errorf("%s: not a %s prediction file: %s is scored from *%s files", path, d.Title, d.Title, d.Suffix())
+		}
 		return []Checkpoint{{Name: strings.TrimSuffix(filepath.Base(path), d.Suffix()), Path: path}}, nil
 	}
 	var out []Checkpoint
@@ -53,15 +57,18 @@ func FindCheckpoints(d Dataset, path string) ([]Checkpoint, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no %s prediction files (*%s)", path, d.Title, d.Suffix())
 	}
-	count := map[string]int{}
+	dirs := map[string]bool{}
 	for _, c := range out {
-		count[c.Name]++
+		rel, _ := filepath.Rel(path, filepath.Dir(c.Path))
+		dirs[filepath.ToSlash(rel)] = true
 	}
-	for i, c := range out {
-		if count[c.Name] > 1 {
-			rel, _ := filepath.Rel(path, c.Path)
-			out[i].Name = filepath.ToSlash(strings.TrimSuffix(rel, d.Suffix()))
+	if len(dirs) > 1 {
+		names := make([]string, 0, len(dirs))
+		for d := range dirs {
+			names = append(names, d)
 		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("%s: checkpoints of %d runs (%s): give one run's folder", path, len(dirs), strings.Join(names, ", "))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -145,6 +152,16 @@ func scoreOne(d Dataset, lab *Labels, x *wheel.Lexicon, cp Checkpoint, w *opense
 		out.Error = err.Error()
 		return out
 	}
+	shared := 0
+	for _, n := range lab.Names {
+		if _, ok := pred.Text[n]; ok {
+			shared++
+		}
+	}
+	if shared == 0 {
+		out.Error = fmt.Sprintf("%s: none of the %d %s clips has a prediction here (a file of another dataset?)", cp.Path, len(lab.Names), d.Title)
+		return out
+	}
 	if d.Kind == Emotion {
 		s, n := HitRate(x, lab, pred, w)
 		out.Score, out.Samples = &s, n
@@ -166,7 +183,6 @@ func predictions(lab *Labels, pred *openset.Set, w *openset.Warnings) []string {
 		}
 		out[i] = t
 	}
-	extra := 0
 	for _, n := range pred.Names {
 		if _, ok := lab.Emotion[n]; ok {
 			continue
@@ -174,17 +190,16 @@ func predictions(lab *Labels, pred *openset.Set, w *openset.Warnings) []string {
 		if _, ok := lab.Valence[n]; ok {
 			continue
 		}
-		extra++
-		if extra <= 3 {
-			w.Add(openset.WarnExtraPred, n)
-		}
+		w.Add(openset.WarnExtraPred, n)
 	}
 	return out
 }
 
 // HitRate is the emotion-set score: for each wheel at level 1, over clips
 // whose mapped ground truth is not empty, the mean of |G∩P|; then the mean
-// over the five wheels. samples is the number of clips compared.
+// over the five wheels. A clip whose emotion is on no wheel (neutral, for
+// one) is not compared; samples counts the clips compared on at least one
+// wheel.
 func HitRate(x *wheel.Lexicon, lab *Labels, pred *openset.Set, w *openset.Warnings) (score float64, samples int) {
 	texts := predictions(lab, pred, w)
 	// Predictions repeat the same few hundred words: map each distinct
@@ -205,6 +220,9 @@ func HitRate(x *wheel.Lexicon, lab *Labels, pred *openset.Set, w *openset.Warnin
 	pr := make([][]*[wheel.NumWheels]string, len(texts))
 	for i, n := range lab.Names {
 		gt[i] = *mapped(lab.Emotion[n])
+		if gt[i] != ([wheel.NumWheels]string{}) {
+			samples++
+		}
 		l, err := labels.Parse(texts[i])
 		if err != nil {
 			w.Add(openset.WarnMalformed, fmt.Sprintf("%s: %v", n, err))
@@ -231,17 +249,13 @@ func HitRate(x *wheel.Lexicon, lab *Labels, pred *openset.Set, w *openset.Warnin
 		}
 		rates[k], _ = metric.HitRate(g, p)
 	}
-	return metric.Mean(rates), len(texts)
+	return metric.Mean(rates), samples
 }
 
-// SentimentSign maps a sentiment prediction to its sign: positive 1,
-// negative -1, anything else 0.
+// SentimentSign maps a sentiment prediction to its sign as the reference
+// does, by exact match: "positive" 1, "negative" -1, anything else 0.
 func SentimentSign(text string) int {
-	l, _ := labels.Parse(text)
-	if len(l) != 1 {
-		return 0
-	}
-	switch l[0] {
+	switch text {
 	case "positive":
 		return 1
 	case "negative":
@@ -249,6 +263,10 @@ func SentimentSign(text string) int {
 	}
 	return 0
 }
+
+// WarnOtherSentiment counts sentiment predictions that are none of
+// positive, negative and neutral.
+const WarnOtherSentiment = "sentiment predictions other than positive, negative or neutral, counted as not positive"
 
 // SentimentScores compares the sign of the predicted sentiment with the
 // sign of the labelled valence, dropping clips whose valence is 0: the
@@ -263,6 +281,9 @@ func SentimentScores(lab *Labels, pred *openset.Set, w *openset.Warnings) (wf1, 
 		}
 		truth = append(truth, v > 0)
 		guess = append(guess, SentimentSign(texts[i]) > 0)
+		if t := texts[i]; t != "positive" && t != "negative" && t != "neutral" {
+			w.Add(WarnOtherSentiment, fmt.Sprintf("%s: %q", n, t))
+		}
 	}
 	return metric.WeightedF1(truth, guess), metric.Accuracy(truth, guess), len(truth)
 }

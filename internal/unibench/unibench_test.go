@@ -85,7 +85,8 @@ func TestAllDatasetsScore(t *testing.T) {
 }
 
 func TestSentiment(t *testing.T) {
-	for in, want := range map[string]int{"positive": 1, "Negative": -1, "[positive]": 1, "neutral": 0, "mixed": 0, "": 0, "positive, negative": 0} {
+	// Exact match, as the reference compares strings.
+	for in, want := range map[string]int{"positive": 1, "negative": -1, "Negative": 0, "[positive]": 0, "neutral": 0, "mixed": 0, "": 0} {
 		if got := SentimentSign(in); got != want {
 			t.Errorf("SentimentSign(%q) = %d, want %d", in, got, want)
 		}
