@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -40,8 +41,12 @@ the system whose name sorts first). It writes an EMER CSV (names,reasons)
 that emer eval accepts as another system: the paper's "Baseline (clue)" and
 "Baseline (emotion)".
 
-A sample that no system has a score for is left out and reported; the exit
-status is then 1, after the file is written.`,
+Scores are those of emer eval: a sample's score for a system is the median
+of its ok repeats. The results must be complete (rerun emer eval first if it
+was interrupted). A sample that no system has a score for takes the
+prediction of the first system by name, so that the file still covers every
+sample; such samples are listed on stderr and the exit status is then 1,
+after the file is written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Stderr = g.stderr
@@ -86,32 +91,6 @@ func runEnsemble(_ context.Context, opts ensembleOptions) error {
 	if err != nil {
 		return err
 	}
-
-	// Each sample's mean score per system on the metric.
-	type acc struct {
-		sum float64
-		n   int
-	}
-	scores := map[string]map[string]*acc{} // sample -> system -> ok scores
-	for _, r := range results {
-		if r.Metric != opts.By || r.System == opts.Name || r.Status != string(judge.StatusOK) || r.Score == nil {
-			continue
-		}
-		if _, ok := info.Systems[r.System]; !ok {
-			continue
-		}
-		if scores[r.Sample] == nil {
-			scores[r.Sample] = map[string]*acc{}
-		}
-		a := scores[r.Sample][r.System]
-		if a == nil {
-			a = &acc{}
-			scores[r.Sample][r.System] = a
-		}
-		a.sum += *r.Score
-		a.n++
-	}
-
 	gt, err := readReasons(info.GT)
 	if err != nil {
 		return fmt.Errorf("ground truth of %s: %w", opts.Results, err)
@@ -130,26 +109,68 @@ func runEnsemble(_ context.Context, opts ensembleOptions) error {
 		systems = append(systems, name)
 	}
 	sort.Strings(systems)
+	if len(systems) == 0 {
+		return fmt.Errorf("%s judged no system besides %s to pick from", opts.Results, opts.Name)
+	}
+
+	// Every system, sample and repeat must have its result: an ensemble
+	// built from an interrupted run would pick from whatever was finished.
+	metric := judge.Metric(opts.By)
+	have := map[store.ResultKey]bool{}
+	var judged []judge.Judged
+	for _, r := range results {
+		if r.Metric != opts.By {
+			continue
+		}
+		have[r.Key()] = true
+		judged = append(judged, judge.Judged{Sample: r.Sample, System: r.System, Metric: metric, Status: judge.Status(r.Status), Score: r.Score})
+	}
+	var missing []string
+	nMissing := 0
+	for _, sys := range systems {
+		for _, sample := range gt.Names() {
+			for rep := range max(info.Repeats, 1) {
+				if !have[store.ResultKey{Sample: sample, System: sys, Metric: opts.By, Repeat: rep}] {
+					nMissing++
+					if len(missing) < 5 {
+						missing = append(missing, fmt.Sprintf("%s/%s/repeat %d", sys, sample, rep))
+					}
+				}
+			}
+		}
+	}
+	if nMissing > 0 {
+		return fmt.Errorf("%s lacks %d %s results (%s): the run did not finish; run emer eval again with the same --out, then emer ensemble",
+			opts.Results, nMissing, opts.By, strings.Join(missing, ", "))
+	}
+
+	// Each sample's score per system, as emer eval computes it: the median
+	// of its ok repeats.
+	scores := make(map[string]map[string]float64, len(systems)) // system -> sample -> score
+	for _, sys := range systems {
+		scores[sys] = judge.SampleScores(judged, sys, metric)
+	}
 
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"names", "reasons"})
 	picked := map[string]int{}
+	fallback := systems[0]
 	var unscored []string
 	for _, sample := range gt.Names() {
-		best, bestMean := "", 0.0
-		for _, sys := range systems { // sorted: the first of equal means wins
-			a := scores[sample][sys]
-			if a == nil {
-				continue
-			}
-			if m := a.sum / float64(a.n); best == "" || m > bestMean {
-				best, bestMean = sys, m
+		best, bestScore := "", 0.0
+		for _, sys := range systems { // sorted: the first of equal scores wins
+			v, ok := scores[sys][sample]
+			if ok && (best == "" || v > bestScore) {
+				best, bestScore = sys, v
 			}
 		}
 		if best == "" {
+			// No system has a score: the row still has to be there for
+			// emer eval to accept the file, so it comes from a fixed
+			// system, reported below.
 			unscored = append(unscored, sample)
-			continue
+			best = fallback
 		}
 		pred, ok := preds[best][sample]
 		if !ok {
@@ -165,14 +186,16 @@ func runEnsemble(_ context.Context, opts ensembleOptions) error {
 	if err := replaceFile(opts.Out, buf.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.Stderr, "emer ensemble: %s by %s: %d samples", opts.Name, opts.By, len(gt.Rows)-len(unscored))
+	fmt.Fprintf(opts.Stderr, "emer ensemble: %s by %s: %d samples", opts.Name, opts.By, len(gt.Rows))
 	for _, sys := range systems {
 		fmt.Fprintf(opts.Stderr, ", %d from %s", picked[sys], sys)
 	}
 	fmt.Fprintln(opts.Stderr)
 	if len(unscored) > 0 {
-		return fmt.Errorf("%d samples have no %s score from any system and were left out (%s): %w",
-			len(unscored), opts.By, abbreviateNames(unscored, 10), errPartial)
+		fmt.Fprintf(opts.Stderr, "emer ensemble: %d samples have no %s score from any system; their rows come from %s, the first system by name: %s\n",
+			len(unscored), opts.By, fallback, strings.Join(unscored, ", "))
+		return fmt.Errorf("%d samples have no %s score from any system and were filled from %s (%s): %w",
+			len(unscored), opts.By, fallback, abbreviateNames(unscored, 10), errPartial)
 	}
 	return nil
 }

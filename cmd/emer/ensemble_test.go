@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"emer/internal/llm/llmtest"
+	"emer/internal/store"
 	"emer/internal/table"
 )
 
@@ -78,15 +79,25 @@ func TestEnsemble(t *testing.T) {
 	}
 
 	// By clue: s1 ties b and c at 9 (b wins by name), s2 goes to a, s3 to c
-	// (a's reply had no score), and s4 has no clue score at all.
+	// (a's reply had no score), and s4 has no clue score at all: its row
+	// comes from a, the first system by name, and is reported.
 	clueCSV := filepath.Join(dir, "clue.csv")
+	stderr.Reset()
 	err := runEnsemble(context.Background(), ensembleOptions{Results: out, By: "clue", Name: "best-clue", Out: clueCSV, Stderr: &stderr})
 	if !errors.Is(err, errPartial) || !strings.Contains(err.Error(), "s4") {
 		t.Fatalf("ensemble by clue: %v, want errPartial naming s4", err)
 	}
-	want := map[string]string{"s1": "b1 clue9 emo1", "s2": "a2 clue8 emo2", "s3": "c3 clue6 emo3"}
+	if !strings.Contains(stderr.String(), "come from a, the first system by name: s4") {
+		t.Errorf("stderr %q does not report the filled sample", stderr.String())
+	}
+	want := map[string]string{"s1": "b1 clue9 emo1", "s2": "a2 clue8 emo2", "s3": "c3 clue6 emo3", "s4": "a4 emo5"}
 	if diff := cmp.Diff(want, readCSV(clueCSV)); diff != "" {
 		t.Errorf("ensemble by clue (-want +got):\n%s", diff)
+	}
+	// emer eval accepts it: every sample has a row.
+	if _, _, _, err := checkEvalOptions(evalOptions{GT: filepath.Join(dir, "gt.csv"), Preds: []string{"best-clue=" + clueCSV}, Protocol: "release", Out: out, Repeats: 1,
+		Config: judgeTestConfig(srv.BaseURL())}); err != nil {
+		t.Errorf("emer eval refuses the clue ensemble: %v", err)
 	}
 
 	// By emotion every sample has a score: s1 a (9), s2 a/b/c tie at 2 (a),
@@ -138,5 +149,74 @@ func TestEnsembleErrors(t *testing.T) {
 	err := runEnsemble(context.Background(), ensembleOptions{Results: dir, By: "clue", Name: "e", Out: filepath.Join(dir, "e.csv"), Stderr: &stderr})
 	if err == nil || !strings.Contains(err.Error(), "results.jsonl:2") {
 		t.Errorf("torn results: err = %v, want the line named", err)
+	}
+}
+
+// writeEvalDir writes an emer eval output directory by hand: run.json,
+// results.jsonl and the CSV files they name.
+func writeEvalDir(t *testing.T, dir string, repeats int, names []string, preds map[string][]string, results []store.Result) {
+	t.Helper()
+	gt := filepath.Join(dir, "gt.csv")
+	writeReasonsCSV(t, gt, "reasons", names, names)
+	info := evalRunInfo{GT: gt, Systems: map[string]string{}, Protocol: "release", Repeats: repeats}
+	for sys, texts := range preds {
+		path := filepath.Join(dir, sys+".csv")
+		writeReasonsCSV(t, path, "reasons", names, texts)
+		info.Systems[sys] = path
+	}
+	if err := replaceJSONFile(filepath.Join(dir, "run.json"), info); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeResults(filepath.Join(dir, "results.jsonl"), results); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func okResult(sample, system string, repeat int, score float64) store.Result {
+	return store.Result{Sample: sample, System: system, Metric: "clue", Repeat: repeat, Status: "ok", Score: &score, Raw: "x", Attempts: 1}
+}
+
+// TestEnsembleMedian checks that the ensemble ranks systems by the score
+// emer eval gives a sample, the median of its repeats, not their mean.
+func TestEnsembleMedian(t *testing.T) {
+	dir := t.TempDir()
+	// s1: a has 1, 9, 9 (median 9, mean 6.3); b has 7, 7, 7.
+	results := []store.Result{
+		okResult("s1", "a", 0, 1), okResult("s1", "a", 1, 9), okResult("s1", "a", 2, 9),
+		okResult("s1", "b", 0, 7), okResult("s1", "b", 1, 7), okResult("s1", "b", 2, 7),
+	}
+	writeEvalDir(t, dir, 3, []string{"s1"}, map[string][]string{"a": {"from a"}, "b": {"from b"}}, results)
+	out := filepath.Join(dir, "e.csv")
+	var stderr bytes.Buffer
+	if err := runEnsemble(context.Background(), ensembleOptions{Results: dir, By: "clue", Name: "e", Out: out, Stderr: &stderr}); err != nil {
+		t.Fatal(err)
+	}
+	tb, err := table.ReadFile(out, "reasons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tb.Map("reasons")["s1"]; got != "from a" {
+		t.Errorf("s1 picked %q, want a's prediction (median 9 against 7)", got)
+	}
+}
+
+// TestEnsembleIncomplete checks that results of an unfinished run are
+// refused rather than built from.
+func TestEnsembleIncomplete(t *testing.T) {
+	dir := t.TempDir()
+	// b's repeat 1 of s2 is missing, as after a killed run.
+	results := []store.Result{
+		okResult("s1", "a", 0, 5), okResult("s1", "a", 1, 5), okResult("s2", "a", 0, 5), okResult("s2", "a", 1, 5),
+		okResult("s1", "b", 0, 9), okResult("s1", "b", 1, 9), okResult("s2", "b", 0, 9),
+	}
+	writeEvalDir(t, dir, 2, []string{"s1", "s2"}, map[string][]string{"a": {"a1", "a2"}, "b": {"b1", "b2"}}, results)
+	out := filepath.Join(dir, "e.csv")
+	var stderr bytes.Buffer
+	err := runEnsemble(context.Background(), ensembleOptions{Results: dir, By: "clue", Name: "e", Out: out, Stderr: &stderr})
+	if err == nil || errors.Is(err, errPartial) || !strings.Contains(err.Error(), "b/s2/repeat 1") || !strings.Contains(err.Error(), "emer eval again") {
+		t.Fatalf("err = %v, want an error naming b/s2/repeat 1 and saying to rerun emer eval", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("an ensemble was written from incomplete results")
 	}
 }
