@@ -112,10 +112,12 @@ func TestRetryStopsOnCancel(t *testing.T) {
 	srv := llmtest.NewServer(nil, llmtest.Step{Status: 500, Body: "x"}, llmtest.Step{Text: "late"})
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	r := llm.NewRetry(llm.NewOpenAI(llm.OpenAIConfig{BaseURL: srv.BaseURL()}), 5, time.Hour, time.Hour)
-	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	// The run is cancelled while the retry waits.
+	llm.SetSleep(r, func(ctx context.Context, _ time.Duration) error { cancel(); return ctx.Err() })
 	_, err := r.Chat(ctx, req("x"))
-	if !errors.Is(err, llm.ErrServer) || srv.Count() != 1 {
+	if !errors.Is(err, llm.ErrServer) || llm.Attempts(err) != 1 || srv.Count() != 1 {
 		t.Fatalf("err = %v after %d requests; want the server error after 1", err, srv.Count())
 	}
 }
@@ -160,15 +162,28 @@ func TestLimitConcurrency(t *testing.T) {
 func TestLimitRate(t *testing.T) {
 	inner := &counting{}
 	l := llm.NewLimit(inner, 10, 50) // one start per 20 ms
-	start := time.Now()
+	// A clock that only the waits move forward.
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var waits []time.Duration
+	llm.SetClock(l, func() time.Time { return now }, func(_ context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		return nil
+	})
 	for range 4 {
 		if _, err := l.Chat(context.Background(), req("x")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Four starts need at least three intervals: a lower bound, not a timing goal.
-	if el := time.Since(start); el < 60*time.Millisecond {
-		t.Fatalf("4 calls at 50/s took %v, want at least 60ms", el)
+	// Calls made at one instant start 20 ms apart.
+	want := []time.Duration{0, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond}
+	if !equalDurations(waits, want) {
+		t.Errorf("waits = %v, want %v", waits, want)
+	}
+	// Once the clock has passed the last planned start, the next call starts at once.
+	now = now.Add(time.Second)
+	waits = nil
+	if _, err := l.Chat(context.Background(), req("x")); err != nil || !equalDurations(waits, []time.Duration{0}) {
+		t.Errorf("after a pause: waits %v, err %v; want no wait", waits, err)
 	}
 }
 

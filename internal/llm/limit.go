@@ -17,6 +17,10 @@ type Limit struct {
 
 	mu        sync.Mutex
 	nextStart time.Time
+
+	// now and sleep read the clock and wait; tests replace them.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 var _ Client = (*Limit)(nil)
@@ -24,7 +28,7 @@ var _ Client = (*Limit)(nil)
 // NewLimit allows at most concurrency calls at once (at least 1) and, when
 // perSecond > 0, at most perSecond call starts per second.
 func NewLimit(next Client, concurrency int, perSecond float64) *Limit {
-	l := &Limit{next: next, sem: semaphore.NewWeighted(int64(max(concurrency, 1)))}
+	l := &Limit{next: next, sem: semaphore.NewWeighted(int64(max(concurrency, 1))), now: time.Now, sleep: sleepCtx}
 	if perSecond > 0 {
 		l.interval = time.Duration(float64(time.Second) / perSecond)
 	}
@@ -40,14 +44,14 @@ func (l *Limit) Chat(ctx context.Context, req Request) (Reply, error) {
 	defer l.sem.Release(1)
 	if l.interval > 0 {
 		l.mu.Lock()
-		now := time.Now()
+		now := l.now()
 		start := l.nextStart
 		if start.Before(now) {
 			start = now
 		}
 		l.nextStart = start.Add(l.interval)
 		l.mu.Unlock()
-		if err := sleepCtx(ctx, time.Until(start)); err != nil {
+		if err := l.sleep(ctx, start.Sub(now)); err != nil {
 			return Reply{}, err
 		}
 	}
