@@ -35,6 +35,26 @@ func killData(t *testing.T, dir string, n int) (gt string, preds []string) {
 	return gt, []string{"a=" + filepath.Join(dir, "a.csv"), "b=" + filepath.Join(dir, "b.csv")}
 }
 
+// waitQuiet waits until the server's request count has stopped changing
+// (the same over 50 looks 2 ms apart) and returns it.
+func waitQuiet(t *testing.T, srv *llmtest.Server) int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	last, same := srv.Count(), 0
+	for same < 50 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server kept receiving requests (%d) after the client died", srv.Count())
+		}
+		time.Sleep(2 * time.Millisecond)
+		if n := srv.Count(); n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+	}
+	return last
+}
+
 // promptCounts counts how often the server answered each prompt.
 func promptCounts(srv *llmtest.Server) map[string]int {
 	m := map[string]int{}
@@ -93,8 +113,8 @@ func TestEvalKillResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = first.Wait()
-	time.Sleep(50 * time.Millisecond) // let the server finish reading what the process sent
-	sentBeforeKill := srv.Count()
+	sentBeforeKill := waitQuiet(t, srv) // the server may still be reading what the process sent
+
 	if sentBeforeKill < 90 {
 		t.Fatalf("first run made only %d requests before the deadline: %s", sentBeforeKill, firstErr.String())
 	}
@@ -115,7 +135,9 @@ func TestEvalKillResume(t *testing.T) {
 	inFlight := sentBeforeKill - cachedBeforeKill
 
 	// Second run: finishes what is left.
-	second := exec.Command(bin, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	second := exec.CommandContext(ctx, bin, args...)
 	second.Env = env
 	if b, err := second.CombinedOutput(); err != nil {
 		t.Fatalf("resumed run: %v\n%s", err, b)

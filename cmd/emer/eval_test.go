@@ -24,6 +24,7 @@ import (
 	"emer/internal/config"
 	"emer/internal/judge"
 	"emer/internal/llm/llmtest"
+	"emer/internal/sharedtest"
 	"emer/internal/store"
 )
 
@@ -450,11 +451,10 @@ func TestEvalDryRunAndResume(t *testing.T) {
 // checks summary.json against the expectation computed here from the CSV
 // files directly.
 func TestEvalRealData(t *testing.T) {
-	data := "../../../shared/data/emer-v1"
-	gtPath := filepath.Join(data, "gt-zh-eval.csv")
-	preds, _ := filepath.Glob(filepath.Join(data, "predictions-zh", "*.csv"))
-	if _, err := os.Stat(gtPath); err != nil || len(preds) == 0 {
-		t.Skipf("EMER-V1 data not found at %s (the shared data directory beside the repository): %v", data, err)
+	gtPath := sharedtest.Data(t, "emer-v1", "gt-zh-eval.csv")
+	preds, _ := filepath.Glob(filepath.Join(sharedtest.Data(t, "emer-v1", "predictions-zh"), "*.csv"))
+	if len(preds) == 0 {
+		t.Fatal("no predictions in the EMER-V1 data")
 	}
 	readCol := func(path string) map[string]string {
 		f, err := os.Open(path)
@@ -627,8 +627,15 @@ func TestEvalInterrupt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
+		// Ends with the test's context even if the run stops short of 30.
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
 		for srv.Count() < 30 {
-			time.Sleep(time.Millisecond)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
 		}
 		cancel()
 	}()

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"emer/internal/sharedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -50,9 +52,9 @@ func TestPromptGolden(t *testing.T) {
 // TestReleasePromptsVerbatim checks the release prompts byte for byte
 // against the released scorer's text as quoted in EMER.md section 4b.
 func TestReleasePromptsVerbatim(t *testing.T) {
-	doc, err := os.ReadFile("../../../shared/docs/EMER.md")
+	doc, err := os.ReadFile(sharedtest.Path(t, "docs", "EMER.md"))
 	if err != nil {
-		t.Skipf("EMER.md not found beside the repository (../shared/docs): %v", err)
+		t.Fatal(err)
 	}
 	s := string(doc)
 	start, end := strings.Index(s, "### 4b."), strings.Index(s, "## 5.")
