@@ -50,9 +50,9 @@ var (
 	declineRe = regexp.MustCompile(`(?i)^\W*(?:i'?m sorry|i am sorry|sorry,? (?:but )?i|i cannot|i can'?t|i can not|i'?m unable|i am unable|i won'?t|as an ai|(?:抱歉|对不起|很抱歉)[,，]?\s*(?:我|但|无法|不能)|我(?:无法|不能)|无法(?:回答|完成|提供|总结|概括|评估|评分|判断))`)
 	// alternativeRe finds a second number offered right after a score: a
 	// range or a choice ("7-8", "7～8", "7到8", "7 or 8").
-	alternativeRe = regexp.MustCompile(`(?i)^\s*(?:-|~|到|至|\bor\b|\bto\b|或)\s*-?\d`)
+	alternativeRe = regexp.MustCompile(`(?i)^[\s*_]*(?:-|~|到|至|、|\bor\b|\bto\b|或)[\s*_]*-?\d`)
 	// fractionRe finds "/N" or "out of N" after a number; N is group 1.
-	fractionRe = regexp.MustCompile(`(?i)^\s*(?:/|\bout of\b)\s*(\d+(?:\.\d+)?)`)
+	fractionRe = regexp.MustCompile(`(?i)^[\s*_(（]*(?:/|\bout of\b)[\s*_]*(\d+(?:\.\d+)?)`)
 	// exampleRe finds a line that starts a new few-shot example: a model
 	// that continues the prompt's pattern instead of stopping.
 	exampleRe = regexp.MustCompile(`(?im)^[\s*#>_-]*(?:true clues|predicted clues|true emotion|predicted emotion|input)\s*:|^[\s*#>_-]*《(?:真实描述|预测描述|真实情感|预测情感)》\s*:`)
@@ -208,7 +208,7 @@ func ParseScore(reply string, lo, hi float64) Parsed {
 	if n, ok := leadingScore(s, nums); ok {
 		labelled = append(labelled, n)
 	}
-	empty := 0 // labels with a separator but no number
+	empty := 0 // labels with a separator but no number ("Score: N/A")
 	for _, m := range labelRe.FindAllStringIndex(s, -1) {
 		i, sep := afterLabel(s, m[1])
 		if n, ok := byStart[i]; ok {
@@ -217,7 +217,7 @@ func ParseScore(reply string, lo, hi float64) Parsed {
 			empty++
 		}
 	}
-	if empty > 0 {
+	if empty > 0 && len(labelled) == 0 {
 		if refusalRe.MatchString(s) {
 			return Parsed{Status: StatusRefused, Reason: "the reply declines to score"}
 		}

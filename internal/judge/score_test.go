@@ -55,6 +55,7 @@ func TestParseScore(t *testing.T) {
 		{"empty label, count in reason", "'预测分数'：；'原因'：两者有2个共同线索", 1, 10, StatusParseError, 0},
 		{"N/A", "Score: N/A (0 clues overlap)", 0, 10, StatusParseError, 0},
 		{"unknown", "Score: unknown. Only 1 clue.", 0, 10, StatusParseError, 0},
+		{"score word in the reason", "'预测分数'：7；'原因'：得分是根据重叠的线索给出的", 1, 10, StatusOK, 7},
 		{"label then refusal", "Score: I'm sorry, I cannot rate this.", 0, 10, StatusRefused, 0},
 
 		// A scale in brackets after the label is not the score.
@@ -73,7 +74,17 @@ func TestParseScore(t *testing.T) {
 		{"range with to", "Score: 7 to 8", 0, 10, StatusParseError, 0},
 		{"range with en dash", "Score: 7–8", 0, 10, StatusParseError, 0},
 
+		{"list with 、", "'预测分数'：7、8", 1, 10, StatusParseError, 0},
+		{"bold range", "Score: **7**-**8**", 0, 10, StatusParseError, 0},
+
 		// A fraction of another scale.
+		{"bold out of 5", "Score: **3**/5", 0, 10, StatusParseError, 0},
+		{"bold out of 10", "Score: **7**/10", 0, 10, StatusOK, 7},
+		{"spaced fraction", "Score: 5 / 10", 0, 10, StatusOK, 5},
+		{"scale in words after the score", "Score: 7 (out of 10)", 0, 10, StatusOK, 7},
+		{"other scale in words after the score", "Score: 3 (out of 5)", 0, 10, StatusParseError, 0},
+		{"a fraction in the explanation", "Score: 6\n\nExplanation: the prediction covers 3 out of 5 true clues.", 0, 10, StatusOK, 6},
+		{"score word then out of", "The overlap score is 6 out of 10.", 0, 10, StatusOK, 6},
 		{"out of 5", "Score: 3/5", 0, 10, StatusParseError, 0},
 		{"rating out of 5", "Rating: 3/5", 0, 10, StatusParseError, 0},
 		{"6 of 5", "Score: 6/5", 0, 10, StatusParseError, 0},
