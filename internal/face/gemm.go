@@ -144,3 +144,23 @@ func dwAccumGo(dst, src, f []float32, npix, ch, step int) {
 		}
 	}
 }
+
+// dw3x3Go sets dst[p*ch+j], for npix pixels p and channels j < ch, to the
+// sum of the nine taps of a 3×3 depthwise filter over rows r0, r1, r2,
+// summed in the order dwAccumGo would sum them into a cleared dst.
+func dw3x3Go(dst, r0, r1, r2, f []float32, npix, ch, step int) {
+	rows := [3][]float32{r0, r1, r2}
+	for p := 0; p < npix; p++ {
+		d := dst[p*ch : p*ch+ch]
+		clear(d)
+		for ky, r := range rows {
+			for kx := 0; kx < 3; kx++ {
+				s := r[p*step+kx*ch : p*step+kx*ch+ch]
+				fk := f[(ky*3+kx)*ch : (ky*3+kx)*ch+ch]
+				for j := range d {
+					d[j] += s[j] * fk[j]
+				}
+			}
+		}
+	}
+}

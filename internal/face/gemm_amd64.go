@@ -58,6 +58,25 @@ func dwAccum(dst, src, f []float32, npix, ch, step int) {
 }
 
 //go:noescape
+func dw3x3AVX2(dst, r0, r1, r2, f *float32, npix, ch, step int)
+
+// dw3x3 computes npix pixels of a 3×3 depthwise convolution whose nine
+// taps all lie inside the image: dst[p*ch+j] is the sum over ky, kx of
+// rky[p*step+kx*ch+j] * f[(3ky+kx)*ch+j], rows r0, r1, r2 from the top.
+func dw3x3(dst, r0, r1, r2, f []float32, npix, ch, step int) {
+	if !useAVX2 || ch%8 != 0 || npix <= 0 {
+		dw3x3Go(dst, r0, r1, r2, f, npix, ch, step)
+		return
+	}
+	_ = dst[(npix-1)*ch+ch-1]
+	_ = r0[(npix-1)*step+3*ch-1]
+	_ = r1[(npix-1)*step+3*ch-1]
+	_ = r2[(npix-1)*step+3*ch-1]
+	_ = f[9*ch-1]
+	dw3x3AVX2(&dst[0], &r0[0], &r1[0], &r2[0], &f[0], npix, ch, step)
+}
+
+//go:noescape
 func addAVX2(dst, a, b *float32, n int)
 
 //go:noescape

@@ -140,6 +140,71 @@ chan:
 	VZEROUPPER
 	RET
 
+// func dw3x3AVX2(dst, r0, r1, r2, f *float32, npix, ch, step int)
+// dst[p*ch+j] = sum over ky, kx < 3 of rky[p*step+kx*ch+j] * f[(3ky+kx)*ch+j]
+// for p < npix, j < ch; ch % 8 == 0, npix > 0. The taps are summed in
+// the order dwAccumAVX2 would sum them into a cleared dst.
+TEXT ·dw3x3AVX2(SB), NOSPLIT, $0-64
+	MOVQ ch+48(FP), R10
+	SHLQ $2, R10
+	MOVQ step+56(FP), R9
+	SHLQ $2, R9
+	XORQ R8, R8
+
+dwblock:
+	MOVQ f+32(FP), DX
+	ADDQ R8, DX
+	VMOVUPS (DX), Y0
+	ADDQ R10, DX
+	VMOVUPS (DX), Y1
+	ADDQ R10, DX
+	VMOVUPS (DX), Y2
+	ADDQ R10, DX
+	VMOVUPS (DX), Y3
+	ADDQ R10, DX
+	VMOVUPS (DX), Y4
+	ADDQ R10, DX
+	VMOVUPS (DX), Y5
+	ADDQ R10, DX
+	VMOVUPS (DX), Y6
+	ADDQ R10, DX
+	VMOVUPS (DX), Y7
+	ADDQ R10, DX
+	VMOVUPS (DX), Y8
+	MOVQ dst+0(FP), DI
+	ADDQ R8, DI
+	MOVQ r0+8(FP), SI
+	ADDQ R8, SI
+	MOVQ r1+16(FP), R11
+	ADDQ R8, R11
+	MOVQ r2+24(FP), R12
+	ADDQ R8, R12
+	MOVQ npix+40(FP), CX
+
+dwpixel:
+	VMULPS (SI), Y0, Y9
+	VFMADD231PS (SI)(R10*1), Y1, Y9
+	VFMADD231PS (SI)(R10*2), Y2, Y9
+	VFMADD231PS (R11), Y3, Y9
+	VFMADD231PS (R11)(R10*1), Y4, Y9
+	VFMADD231PS (R11)(R10*2), Y5, Y9
+	VFMADD231PS (R12), Y6, Y9
+	VFMADD231PS (R12)(R10*1), Y7, Y9
+	VFMADD231PS (R12)(R10*2), Y8, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ R9, SI
+	ADDQ R9, R11
+	ADDQ R9, R12
+	ADDQ R10, DI
+	DECQ CX
+	JNZ  dwpixel
+
+	ADDQ $32, R8
+	CMPQ R8, R10
+	JLT  dwblock
+	VZEROUPPER
+	RET
+
 // func addAVX2(dst, a, b *float32, n int)
 // dst[i] = a[i] + b[i] for i < n, n % 8 == 0, n > 0.
 TEXT ·addAVX2(SB), NOSPLIT, $0-32

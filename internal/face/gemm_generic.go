@@ -8,6 +8,10 @@ func kernelTile(k int, a []float32, lda int, panel []float32, c []float32, ldc i
 
 func dwAccum(dst, src, f []float32, npix, ch, step int) { dwAccumGo(dst, src, f, npix, ch, step) }
 
+func dw3x3(dst, r0, r1, r2, f []float32, npix, ch, step int) {
+	dw3x3Go(dst, r0, r1, r2, f, npix, ch, step)
+}
+
 func add(dst, a, b []float32, relu bool) { addGo(dst, a, b, relu) }
 
 func activate(x []float32, a act) { activateGo(x, a) }

@@ -303,29 +303,55 @@ func depthwise(x fmap, f []float32, stride int) fmap {
 }
 
 // depthwiseRows sets dst to rows oy0 to oy0+rows-1 of the 3×3 depthwise
-// convolution ("same" padding) of one h×w×c image in.
+// convolution ("same" padding) of one h×w×c image in. Pixels whose nine
+// taps lie inside the image are computed at once; those at the edges tap
+// by tap.
 func depthwiseRows(dst, in []float32, h, w, c int, f []float32, stride, oy0, rows int) {
 	_, pt := padding(h, 3, stride, true)
 	ow, pl := padding(w, 3, stride, true)
-	dst = dst[:rows*ow*c]
-	clear(dst) // the taps accumulate
 	for oy := oy0; oy < oy0+rows; oy++ {
-		out := dst[(oy-oy0)*ow*c:]
-		for ky := 0; ky < 3; ky++ {
-			iy := oy*stride + ky - pt
-			if iy < 0 || iy >= h {
+		out := dst[(oy-oy0)*ow*c : (oy-oy0+1)*ow*c]
+		iy := oy*stride - pt
+		lo, hi := 0, -1 // output columns whose taps are all inside
+		if iy >= 0 && iy+2 < h && w-3+pl >= 0 {
+			lo = (pl + stride - 1) / stride
+			hi = min(ow-1, (w-3+pl)/stride)
+		}
+		if hi < lo {
+			dwEdge(out, in, h, w, c, f, stride, oy, 0, ow-1)
+			continue
+		}
+		ix := lo*stride - pl
+		dw3x3(out[lo*c:], in[(iy*w+ix)*c:], in[((iy+1)*w+ix)*c:], in[((iy+2)*w+ix)*c:], f, hi-lo+1, c, stride*c)
+		dwEdge(out, in, h, w, c, f, stride, oy, 0, lo-1)
+		dwEdge(out, in, h, w, c, f, stride, oy, hi+1, ow-1)
+	}
+}
+
+// dwEdge computes output columns a to b of row oy of a depthwise
+// convolution (see depthwiseRows) into the row out, tap by tap, skipping
+// the taps that fall outside the image.
+func dwEdge(out, in []float32, h, w, c int, f []float32, stride, oy, a, b int) {
+	if b < a {
+		return
+	}
+	_, pt := padding(h, 3, stride, true)
+	_, pl := padding(w, 3, stride, true)
+	clear(out[a*c : (b+1)*c]) // the taps accumulate
+	for ky := 0; ky < 3; ky++ {
+		iy := oy*stride + ky - pt
+		if iy < 0 || iy >= h {
+			continue
+		}
+		for kx := 0; kx < 3; kx++ {
+			// Output columns whose input column ox*stride+kx-pl is inside.
+			lo := max(a, (pl-kx+stride-1)/stride)
+			hi := min(b, (w-1+pl-kx)/stride)
+			if hi < lo || w-1+pl-kx < 0 {
 				continue
 			}
-			for kx := 0; kx < 3; kx++ {
-				// Output columns whose input column ox*stride+kx-pl is inside.
-				lo := max(0, (pl-kx+stride-1)/stride)
-				hi := min(ow-1, (w-1+pl-kx)/stride)
-				if hi < lo {
-					continue
-				}
-				ix := lo*stride + kx - pl
-				dwAccum(out[lo*c:], in[(iy*w+ix)*c:], f[(ky*3+kx)*c:], hi-lo+1, c, stride*c)
-			}
+			ix := lo*stride + kx - pl
+			dwAccum(out[lo*c:], in[(iy*w+ix)*c:], f[(ky*3+kx)*c:], hi-lo+1, c, stride*c)
 		}
 	}
 }

@@ -97,7 +97,9 @@ func TestConvLayers(t *testing.T) {
 			t.Errorf("conv %+v: %dx%d vs %dx%d, max difference %g", tc, got.h, got.w, want.h, want.w, maxDiff(got.d, want.d))
 		}
 	}
-	for _, tc := range []struct{ h, w, c, stride int }{{9, 7, 16, 1}, {10, 10, 8, 2}, {7, 7, 32, 2}, {56, 56, 32, 2}} {
+	for _, tc := range []struct{ h, w, c, stride int }{
+		{9, 7, 16, 1}, {10, 10, 8, 2}, {7, 7, 32, 2}, {56, 56, 32, 2}, {3, 3, 8, 2}, {2, 2, 8, 2}, {2, 5, 16, 1}, {5, 4, 12, 1},
+	} {
 		x := fmap{n: 2, h: tc.h, w: tc.w, c: tc.c, d: randSlice(r, 2*tc.h*tc.w*tc.c)}
 		f := randSlice(r, 9*tc.c)
 		got := depthwise(x, f, tc.stride)
@@ -203,6 +205,14 @@ func TestKernelsAgree(t *testing.T) {
 		dwAccumGo(d2, src, f, 10, ch, 2*ch)
 		if d := maxDiff(d1, d2); d > 1e-5 {
 			t.Errorf("dwAccum ch=%d: differs by %g", ch, d)
+		}
+		rows := [3][]float32{randSlice(r, 10*2*ch+ch), randSlice(r, 10*2*ch+ch), randSlice(r, 10*2*ch+ch)}
+		f9 := randSlice(r, 9*ch)
+		w1, w2 := make([]float32, 10*ch), make([]float32, 10*ch)
+		dw3x3(w1, rows[0], rows[1], rows[2], f9, 10, ch, 2*ch)
+		dw3x3Go(w2, rows[0], rows[1], rows[2], f9, 10, ch, 2*ch)
+		if d := maxDiff(w1, w2); d > 1e-5 {
+			t.Errorf("dw3x3 ch=%d: differs by %g", ch, d)
 		}
 		r0, r1 := randSlice(r, 10*2*ch), randSlice(r, 10*2*ch)
 		p1, p2 := make([]float32, 5*ch), make([]float32, 5*ch)
