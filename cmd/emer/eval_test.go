@@ -686,6 +686,14 @@ func TestEvalChangedInputs(t *testing.T) {
 	// s2's prediction changes: its clue score is judged again (and its
 	// emotion summary and score), nothing else.
 	writeReasonsCSV(t, pred, "chi_reasons", names, []string{"他很生气", "她非常非常高兴", "他难过了"})
+	var plan bytes.Buffer
+	if err := runEval(context.Background(), evalOptions{GT: gt, Preds: []string{"a=" + pred}, Protocol: "release", Out: out,
+		Repeats: 1, DryRun: true, Config: judgeTestConfig(srv.BaseURL()), Stdout: &plan, Stderr: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "6 results, 4 already done, 2 to judge"; !strings.Contains(plan.String(), want) {
+		t.Errorf("dry run after an edit: %q, want %q", plan.String(), want)
+	}
 	before := srv.Count()
 	if err := run(0, 0); err != nil {
 		t.Fatal(err)
