@@ -241,12 +241,16 @@ func (net *ExpressionNet) Infer(inputs [][]float32) ([]Probs, error) {
 }
 
 // normalize sets dst to (x - mean) / 255 per channel of packed RGB values.
+// It multiplies by 1/255, which is several times cheaper than dividing and
+// differs from it by at most one unit in the last place.
 func normalize(dst, x []float32, mean [3]float32) {
+	const inv = 1.0 / 255
 	dst = dst[:len(x)]
 	for i := 0; i+3 <= len(x); i += 3 {
-		dst[i] = (x[i] - mean[0]) / 255
-		dst[i+1] = (x[i+1] - mean[1]) / 255
-		dst[i+2] = (x[i+2] - mean[2]) / 255
+		p, d := x[i:i+3:i+3], dst[i:i+3:i+3]
+		d[0] = (p[0] - mean[0]) * inv
+		d[1] = (p[1] - mean[1]) * inv
+		d[2] = (p[2] - mean[2]) * inv
 	}
 }
 
