@@ -183,8 +183,8 @@ func leadingScore(s string, nums []number) (number, bool) {
 // "'预测分数'：7", "得分为7"); else numbers written as a fraction of hi
 // ("**8/10**", "8 out of 10"); else numbers followed by 分; and finally the
 // only number of a reply with no label at all. The candidates of the first
-// kind found must agree. It is a parse_error when they differ, when a label
-// has no number ("Score: N/A"), when a score is followed by a second number
+// kind found must agree. It is a parse_error when they differ, when labels
+// are found but none has a number ("Score: N/A"), when a score is followed by a second number
 // (a range "7-8" or choice "7 or 8"), by a fraction of another scale
 // ("3/5"), or is itself malformed (".5", "7,5", "1e1"), and when a reply
 // with no label holds several numbers or none (refused when the reply reads
@@ -316,12 +316,12 @@ var (
 	modalitySepRe = regexp.MustCompile(`(?i)\s*(?:[,，、;；/&+]|\band\b)\s*|\s+`)
 	noneRe        = regexp.MustCompile(`(?i)^\W*(none|nothing|\[\s*\])\W*$`)
 	outputRe      = regexp.MustCompile(`(?i)^\W*output\s*:\s*`)
-	inputLineRe   = regexp.MustCompile(`(?im)^[\s*#>_-]*input\s*:`)
+	inputRe       = regexp.MustCompile(`(?i)\binput\s*:`)
 )
 
 // ParseModalities reads a modality-completeness reply: the score is the
 // number of distinct modalities named (0-3). The answer is the reply's first
-// line (after an optional "Output:"), which must be a list of the offered
+// line (after an optional "Output:", before any "Input:"), which must be a list of the offered
 // names and nothing else: "visual, audio", "['audio', 'content']", "visual
 // and audio". A reply naming none is 0 only when it says so ("none",
 // "[]"). Anything else is a parse_error (or refused): prose, which may
@@ -335,7 +335,7 @@ func ParseModalities(reply string) Parsed {
 	}
 	body := strings.TrimLeft(s, " \t\r\n")
 	echoed := outputRe.MatchString(body)
-	if loc := inputLineRe.FindStringIndex(body); loc != nil {
+	if loc := inputRe.FindStringIndex(body); loc != nil {
 		if echoed {
 			return Parsed{Status: StatusParseError, Reason: "the reply continues the prompt's examples"}
 		}

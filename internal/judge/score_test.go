@@ -134,6 +134,7 @@ func TestParseModalities(t *testing.T) {
 		{"['audio', 'visual']", StatusOK, 2},
 		{"visual and audio.", StatusOK, 2},
 		{"visual\nInput: He laughs.\nOutput: visual, audio, content", StatusOK, 1},
+		{"visual, audio Input: He laughs. Output: content", StatusOK, 2},
 		{"The input covers visual and audio cues.", StatusParseError, 0},
 		{"none of audio or visual; only content", StatusParseError, 0},
 		{"No audio cues; visual only", StatusParseError, 0},
