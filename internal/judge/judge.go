@@ -167,7 +167,7 @@ func (c *call) summary(ctx context.Context, step, prompt, input string) (string,
 	if text == "" {
 		return "", &Outcome{Status: StatusParseError, Raw: step + ": empty reply"}
 	}
-	if Declines(text) {
+	if declines(text) {
 		return "", &Outcome{Status: StatusRefused, Raw: step + ": " + text}
 	}
 	return text, nil

@@ -97,9 +97,9 @@ func numbers(s string) []number {
 	return out
 }
 
-// Declines reports whether a reply opens by declining the task ("I'm
+// declines reports whether a reply opens by declining the task ("I'm
 // sorry, I can't ...", "抱歉，我无法...").
-func Declines(reply string) bool { return declineRe.MatchString(normalize(reply)) }
+func declines(reply string) bool { return declineRe.MatchString(normalize(reply)) }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
