@@ -30,7 +30,7 @@ type Attempt struct {
 	N       int           // 1 for the first request of a call
 	Reply   Reply         // the reply, when Err is nil
 	Err     error         // why the request failed
-	Latency time.Duration // time to the reply or the failure
+	Latency time.Duration // time to the reply or the failure, a wait for a free slot (Limit) included
 }
 
 var _ Client = (*Retry)(nil)
