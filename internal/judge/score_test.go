@@ -147,10 +147,15 @@ func TestParseModalities(t *testing.T) {
 		{"I'm sorry, I can't do that.", StatusRefused, 0},
 	}
 	for _, tt := range tests {
-		p := ParseModalities(tt.reply)
-		if p.Status != tt.status || (tt.status == StatusOK && p.Score != tt.score) {
-			t.Errorf("ParseModalities(%q) = %+v, want %s %v", tt.reply, p, tt.status, tt.score)
-		}
+		t.Run(tt.reply, func(t *testing.T) {
+			p := ParseModalities(tt.reply)
+			if p.Status != tt.status || (tt.status == StatusOK && p.Score != tt.score) {
+				t.Errorf("ParseModalities(%q) = %+v, want %s %v", tt.reply, p, tt.status, tt.score)
+			}
+			if p.Status != StatusOK && p.Reason == "" {
+				t.Errorf("no reason given for %s", p.Status)
+			}
+		})
 	}
 }
 
