@@ -126,6 +126,7 @@ func TestRetryStopsOnCancel(t *testing.T) {
 type counting struct {
 	inFlight, peak, calls atomic.Int64
 	delay                 time.Duration
+	gate                  chan struct{} // when set, calls wait for it to close
 	fail                  error
 }
 
@@ -139,6 +140,9 @@ func (c *counting) Chat(ctx context.Context, r llm.Request) (llm.Reply, error) {
 		}
 	}
 	c.calls.Add(1)
+	if c.gate != nil {
+		<-c.gate
+	}
 	time.Sleep(c.delay)
 	if c.fail != nil {
 		return llm.Reply{}, c.fail
@@ -147,12 +151,18 @@ func (c *counting) Chat(ctx context.Context, r llm.Request) (llm.Reply, error) {
 }
 
 func TestLimitConcurrency(t *testing.T) {
-	inner := &counting{delay: 10 * time.Millisecond}
+	inner := &counting{gate: make(chan struct{})}
 	l := llm.NewLimit(inner, 3, 0)
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() { _, _ = l.Chat(context.Background(), req("x")) })
 	}
+	// The calls hold their slots until the gate opens: the limit is
+	// reached, and it bounds the peak.
+	for inner.inFlight.Load() < 3 {
+		runtime.Gosched()
+	}
+	close(inner.gate)
 	wg.Wait()
 	if inner.peak.Load() != 3 || inner.calls.Load() != 20 {
 		t.Fatalf("peak %d, calls %d; want peak 3 of 20 calls", inner.peak.Load(), inner.calls.Load())
