@@ -313,7 +313,7 @@ func TestEvalFaults(t *testing.T) {
 	if got := readSummaryJSON(t, out); got.Systems["a"]["clue"].NFailed != clue.NFailed || got.Judge.Protocol != "release" || len(got.Judge.PromptSHA256) != 64 {
 		t.Errorf("summary.json = %+v", got)
 	}
-	for _, want := range []string{"ok 17", "parse_error 3", "out_of_range 2", "request_error 5", "refused 1"} {
+	for _, want := range []string{"ok 17", "parse_error 3", "out_of_range 2", "request_error 5", "refused 1", fmt.Sprintf("%d requests sent", srv.Count())} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("totals %q lack %q", stderr.String(), want)
 		}
