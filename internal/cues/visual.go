@@ -72,8 +72,10 @@ func analyzeVisual(ctx context.Context, info *media.Info, opts Options) (Visual,
 	}
 
 	// Decoding and face analysis overlap: ffmpeg decodes while workers,
-	// one per core, analyse the frames already delivered. Frames larger
-	// than maxSide are scaled down by ffmpeg; boxes are scaled back.
+	// one per core, analyse the frames already delivered. ffmpeg gets half
+	// the cores: the analysis costs more than the decoding, and more
+	// decoding threads would only compete with it. Frames larger than
+	// maxSide are scaled down by ffmpeg; boxes are scaled back.
 	workers := max(1, runtime.GOMAXPROCS(0))
 	frames := make(chan media.Frame, 1)
 	type result struct {
@@ -111,7 +113,7 @@ func analyzeVisual(ctx context.Context, info *media.Info, opts Options) (Visual,
 		}
 		collected <- all
 	}()
-	decErr := info.DecodeFrames(ctx, media.FrameOptions{Rate: opts.FPS, MaxSide: maxSide}, func(f media.Frame) error {
+	decErr := info.DecodeFrames(ctx, media.FrameOptions{Rate: opts.FPS, MaxSide: maxSide, Threads: max(1, workers/2)}, func(f media.Frame) error {
 		select {
 		case frames <- f:
 			return nil

@@ -34,6 +34,11 @@ type FrameOptions struct {
 	// at most MaxSide pixels (aspect kept, sizes even). Frames smaller than
 	// that are left as they are.
 	MaxSide int
+	// Threads, when positive, is the number of threads ffmpeg decodes
+	// with; 0 leaves the choice to ffmpeg (about one per core). A caller
+	// that analyses frames on the other cores while ffmpeg decodes gets
+	// more done with fewer decoding threads competing with its own.
+	Threads int
 }
 
 // DefaultRate is the frame rate Frames uses when none is given.
@@ -94,6 +99,9 @@ func (info *Info) DecodeFrames(ctx context.Context, opts FrameOptions, fn func(F
 	video, _ := info.Video()
 	if video.FrameRate > 0 && rate*2 <= video.FrameRate {
 		args = append(args, "-skip_frame", "noref")
+	}
+	if opts.Threads > 0 {
+		args = append(args, "-threads", strconv.Itoa(opts.Threads))
 	}
 	args = append(args, "-i", path, "-map", "0:"+strconv.Itoa(video.Index), "-an", "-sn", "-dn",
 		"-vf", filter, "-f", "image2pipe", "-c:v", "ppm", "pipe:1")

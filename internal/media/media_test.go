@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -202,6 +203,25 @@ func TestFramesAtRate(t *testing.T) {
 	}
 	if sum == 0 {
 		t.Error("first frame is black")
+	}
+}
+
+func TestFramesThreads(t *testing.T) {
+	want, err := collect(t, clip(t, "good.mp4"), FrameOptions{Rate: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := collect(t, clip(t, "good.mp4"), FrameOptions{Rate: 5, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(got) == 0 {
+		t.Fatalf("%d frames with one thread, %d with ffmpeg's choice", len(got), len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i].Pix, want[i].Pix) {
+			t.Errorf("frame %d differs when decoded with one thread", i)
+		}
 	}
 }
 
