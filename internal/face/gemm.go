@@ -39,9 +39,34 @@ const rowChunk = kernelRows * 21
 // (m not a multiple of 6, n not a multiple of 16) go through a small
 // zero-padded tile so that they use the same kernel.
 func gemm(m int, a []float32, lda int, b *matB, c []float32, ldc int) {
+	gemmBias(m, a, lda, b, nil, c, ldc)
+}
+
+// gemmBias computes C = bias + A·B, bias holding one value per column of
+// C, when bias is not nil, and C += A·B when it is: the sums are those of
+// filling C with the bias and then calling gemm, without the pass over C
+// that filling it takes.
+func gemmBias(m int, a []float32, lda int, b *matB, bias []float32, c []float32, ldc int) {
 	k, n := b.k, b.n
 	if m == 0 || k == 0 {
+		if bias != nil {
+			for i := 0; i < m; i++ {
+				copy(c[i*ldc:i*ldc+n], bias)
+			}
+		}
 		return
+	}
+	// store puts the first rows of a zero-based tile into C.
+	store := func(row, p, rows int, tile []float32) {
+		cols := min(panelWidth, n-p*panelWidth)
+		for r := 0; r < rows; r++ {
+			dst := c[(row+r)*ldc+p*panelWidth:][:cols]
+			if bias != nil {
+				add(dst, bias[p*panelWidth:], tile[r*panelWidth:], false)
+			} else {
+				addTo(dst, tile[r*panelWidth:])
+			}
+		}
 	}
 	m4 := m - m%kernelRows
 	var tile [kernelRows * panelWidth]float32
@@ -50,19 +75,20 @@ func gemm(m int, a []float32, lda int, b *matB, c []float32, ldc int) {
 		for p := 0; p < b.nfull; p++ {
 			panel := b.packed[p*k*panelWidth : (p+1)*k*panelWidth]
 			for i := r0; i < r1; i += kernelRows {
-				kernelTile(k, a[i*lda:], lda, panel, c[i*ldc+p*panelWidth:], ldc)
+				if bias != nil {
+					kernelTileBias(k, a[i*lda:], lda, panel, c[i*ldc+p*panelWidth:], ldc, bias[p*panelWidth:])
+				} else {
+					kernelTile(k, a[i*lda:], lda, panel, c[i*ldc+p*panelWidth:], ldc)
+				}
 			}
 		}
 		if b.nfull < b.npanel {
 			p := b.nfull
 			panel := b.packed[p*k*panelWidth : (p+1)*k*panelWidth]
-			cols := n - p*panelWidth
 			for i := r0; i < r1; i += kernelRows {
 				clear(tile[:])
 				kernelTile(k, a[i*lda:], lda, panel, tile[:], panelWidth)
-				for r := 0; r < kernelRows; r++ {
-					addTo(c[(i+r)*ldc+p*panelWidth:][:cols], tile[r*panelWidth:])
-				}
+				store(i, p, kernelRows, tile[:])
 			}
 		}
 	}
@@ -71,19 +97,18 @@ func gemm(m int, a []float32, lda int, b *matB, c []float32, ldc int) {
 	}
 	// The last rows, copied into a zero-padded block.
 	rows := m - m4
-	apad := make([]float32, kernelRows*k)
+	apad := getBuf(kernelRows * k)
+	clear(apad)
 	for r := 0; r < rows; r++ {
 		copy(apad[r*k:(r+1)*k], a[(m4+r)*lda:])
 	}
 	for p := 0; p < b.npanel; p++ {
 		panel := b.packed[p*k*panelWidth : (p+1)*k*panelWidth]
-		cols := min(panelWidth, n-p*panelWidth)
 		clear(tile[:])
 		kernelTile(k, apad, k, panel, tile[:], panelWidth)
-		for r := 0; r < rows; r++ {
-			addTo(c[(m4+r)*ldc+p*panelWidth:][:cols], tile[r*panelWidth:])
-		}
+		store(m4, p, rows, tile[:])
 	}
+	putBuf(apad)
 }
 
 // gemmRef computes C += A·B plainly: A m×k, B k×n (row stride ldb).
@@ -128,6 +153,16 @@ func kernelTileGo(k int, a []float32, lda int, panel []float32, c []float32, ldc
 		for j := range cr {
 			cr[j] += acc[r][j]
 		}
+	}
+}
+
+// kernelTileBiasGo computes a 6×16 tile of C = bias + A·B from a packed
+// panel.
+func kernelTileBiasGo(k int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
+	var tile [kernelRows * panelWidth]float32
+	kernelTileGo(k, a, lda, panel, tile[:], panelWidth)
+	for r := 0; r < kernelRows; r++ {
+		addGo(c[r*ldc:r*ldc+panelWidth], bias[:panelWidth], tile[r*panelWidth:], false)
 	}
 }
 

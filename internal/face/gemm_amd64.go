@@ -32,6 +32,23 @@ func kernel6x16AVX2(k int, a *float32, lda int, panel *float32, c *float32, ldc 
 //go:noescape
 func dwAccumAVX2(dst, src, f *float32, npix, ch, step int)
 
+//go:noescape
+func kernel6x16BiasAVX2(k int, a *float32, lda int, panel *float32, c *float32, ldc int, bias *float32)
+
+// kernelTileBias computes a 6×16 tile of C = bias + A·B from a packed
+// panel, bias holding the tile's 16 columns.
+func kernelTileBias(k int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
+	if !useAVX2 || k <= 0 {
+		kernelTileBiasGo(k, a, lda, panel, c, ldc, bias)
+		return
+	}
+	_ = a[(kernelRows-1)*lda+k-1]
+	_ = panel[k*panelWidth-1]
+	_ = c[(kernelRows-1)*ldc+panelWidth-1]
+	_ = bias[panelWidth-1]
+	kernel6x16BiasAVX2(k, &a[0], lda, &panel[0], &c[0], ldc, &bias[0])
+}
+
 // kernelTile computes a 6×16 tile of C += A·B from a packed panel.
 func kernelTile(k int, a []float32, lda int, panel []float32, c []float32, ldc int) {
 	if !useAVX2 || k <= 0 {

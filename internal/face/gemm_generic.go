@@ -6,6 +6,10 @@ func kernelTile(k int, a []float32, lda int, panel []float32, c []float32, ldc i
 	kernelTileGo(k, a, lda, panel, c, ldc)
 }
 
+func kernelTileBias(k int, a []float32, lda int, panel []float32, c []float32, ldc int, bias []float32) {
+	kernelTileBiasGo(k, a, lda, panel, c, ldc, bias)
+}
+
 func dwAccum(dst, src, f []float32, npix, ch, step int) { dwAccumGo(dst, src, f, npix, ch, step) }
 
 func dw3x3(dst, r0, r1, r2, f []float32, npix, ch, step int) {

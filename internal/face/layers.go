@@ -124,7 +124,6 @@ func (cv *conv) forward(x fmap, a act) fmap {
 		for oy0 := 0; oy0 < oh; oy0 += stripRows {
 			rows := min(stripRows, oh-oy0)
 			strip := out[oy0*ow*cv.cout : (oy0+rows)*ow*cv.cout]
-			fillBias(strip, cv.bias)
 			for oy := oy0; oy < oy0+rows; oy++ {
 				for ox := 0; ox < ow; ox++ {
 					row := cols[((oy-oy0)*ow+ox)*kc:][:kc]
@@ -155,7 +154,7 @@ func (cv *conv) forward(x fmap, a act) fmap {
 					}
 				}
 			}
-			gemm(rows*ow, cols, kc, cv.w, strip, cv.cout)
+			gemmBias(rows*ow, cols, kc, cv.w, cv.bias, strip, cv.cout)
 			activate(strip, a)
 		}
 	}
@@ -182,9 +181,12 @@ func (cv *conv) forwardValid(x fmap, a act) fmap {
 // one image in of width w into o: bias, the k filter rows and the
 // activation while the row is in cache.
 func (cv *conv) validRow(o, in []float32, w, oy int, a act) {
-	fillBias(o, cv.bias)
 	for ky, b := range cv.rows {
-		gemm(len(o)/cv.cout, in[(oy+ky)*w*cv.cin:], cv.cin, b, o, cv.cout)
+		bias := cv.bias // the first filter row's sums go to the bias
+		if ky > 0 {
+			bias = nil
+		}
+		gemmBias(len(o)/cv.cout, in[(oy+ky)*w*cv.cin:], cv.cin, b, bias, o, cv.cout)
 	}
 	activate(o, a)
 }
@@ -276,8 +278,7 @@ func (s *sepConv) forwardPool(x fmap, a act, pool bool) fmap {
 			} else {
 				strip = out[oy0*ow*s.cout : (oy0+r)*ow*s.cout]
 			}
-			fillBias(strip, s.bias)
-			gemm(r*ow, dw, s.c, s.pw, strip, s.cout)
+			gemmBias(r*ow, dw, s.c, s.pw, s.bias, strip, s.cout)
 			activate(strip, a)
 			if pool {
 				poolStrip(out, strip, oy0, r, oh, ow, s.cout)

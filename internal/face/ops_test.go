@@ -75,6 +75,17 @@ func TestGEMM(t *testing.T) {
 		if d := maxDiff(c, want); d > 1e-3 {
 			t.Errorf("%dx%dx%d: max difference %g", m, n, k, d)
 		}
+		// With a bias, C is overwritten with exactly the sums of filling
+		// it with the bias and accumulating.
+		bias := randSlice(r, n)
+		filled := make([]float32, m*n)
+		fillBias(filled, bias)
+		gemm(m, a, k, newMatB(k, n, braw), filled, n)
+		got := randSlice(r, m*n)
+		gemmBias(m, a, k, newMatB(k, n, braw), bias, got, n)
+		if d := maxDiff(got, filled); d != 0 {
+			t.Errorf("%dx%dx%d with bias: differs by %g", m, n, k, d)
+		}
 	}
 }
 
@@ -195,6 +206,12 @@ func TestKernelsAgree(t *testing.T) {
 		kernelTileGo(k, a, k+1, panel, c2, 40)
 		if d := maxDiff(c1, c2); d > 1e-4 {
 			t.Errorf("kernelTile k=%d: differs by %g", k, d)
+		}
+		bias := randSlice(r, panelWidth)
+		kernelTileBias(k, a, k+1, panel, c1, 40, bias)
+		kernelTileBiasGo(k, a, k+1, panel, c2, 40, bias)
+		if d := maxDiff(c1, c2); d > 1e-4 {
+			t.Errorf("kernelTileBias k=%d: differs by %g", k, d)
 		}
 	}
 	for _, ch := range []int{8, 16, 24} {
