@@ -196,7 +196,9 @@ func yinDiff(x []float32, w, maxTau int, d []float64) {
 	}
 }
 
-func dot(a, b []float32) float64 {
+// dotGo is the plain Go dot product of a and b[:len(a)], in four
+// interleaved float32 sums.
+func dotGo(a, b []float32) float64 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	i := 0

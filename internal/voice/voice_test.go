@@ -271,3 +271,23 @@ func BenchmarkAnalyze(b *testing.B) {
 		Analyze(a, DefaultConfig())
 	}
 }
+
+// TestDot checks the dot product the pitch tracker uses against a float64
+// sum, at lengths around the vector kernel's block of 32.
+func TestDot(t *testing.T) {
+	for _, n := range []int{0, 1, 31, 32, 33, 100, 640, 1001} {
+		a, b := make([]float32, n), make([]float32, n+5)
+		var want float64
+		for i := range a {
+			a[i] = float32(math.Sin(float64(i) * 0.37))
+			b[i] = float32(math.Cos(float64(i) * 0.11))
+			want += float64(a[i]) * float64(b[i])
+		}
+		if got := dot(a, b); math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
+			t.Errorf("n=%d: dot %g, want %g", n, got, want)
+		}
+		if got := dotGo(a, b); math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
+			t.Errorf("n=%d: dotGo %g, want %g", n, got, want)
+		}
+	}
+}
