@@ -166,23 +166,9 @@ func kernelTileBiasGo(k int, a []float32, lda int, panel []float32, c []float32,
 	}
 }
 
-// dwAccumGo computes, for each of npix pixels p and channel j < ch,
-// dst[p*ch+j] += src[p*step+j] * f[j]: one tap of a depthwise convolution
-// over a run of output pixels.
-func dwAccumGo(dst, src, f []float32, npix, ch, step int) {
-	f = f[:ch]
-	for p := 0; p < npix; p++ {
-		d := dst[p*ch : p*ch+ch]
-		s := src[p*step : p*step+ch]
-		for j, fv := range f {
-			d[j] += s[j] * fv
-		}
-	}
-}
-
 // dw3x3Go sets dst[p*ch+j], for npix pixels p and channels j < ch, to the
 // sum of the nine taps of a 3×3 depthwise filter over rows r0, r1, r2,
-// summed in the order dwAccumGo would sum them into a cleared dst.
+// summed row by row, left to right.
 func dw3x3Go(dst, r0, r1, r2, f []float32, npix, ch, step int) {
 	rows := [3][]float32{r0, r1, r2}
 	for p := 0; p < npix; p++ {

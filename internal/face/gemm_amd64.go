@@ -30,9 +30,6 @@ func xgetbv() (eax, edx uint32)
 func kernel6x16AVX2(k int, a *float32, lda int, panel *float32, c *float32, ldc int)
 
 //go:noescape
-func dwAccumAVX2(dst, src, f *float32, npix, ch, step int)
-
-//go:noescape
 func kernel6x16BiasAVX2(k int, a *float32, lda int, panel *float32, c *float32, ldc int, bias *float32)
 
 // kernelTileBias computes a 6×16 tile of C = bias + A·B from a packed
@@ -60,18 +57,6 @@ func kernelTile(k int, a []float32, lda int, panel []float32, c []float32, ldc i
 	_ = panel[k*panelWidth-1]
 	_ = c[(kernelRows-1)*ldc+panelWidth-1]
 	kernel6x16AVX2(k, &a[0], lda, &panel[0], &c[0], ldc)
-}
-
-// dwAccum computes dst[p*ch+j] += src[p*step+j] * f[j] for npix pixels.
-func dwAccum(dst, src, f []float32, npix, ch, step int) {
-	if !useAVX2 || ch%8 != 0 || npix <= 0 || ch <= 0 {
-		dwAccumGo(dst, src, f, npix, ch, step)
-		return
-	}
-	_ = dst[(npix-1)*ch+ch-1]
-	_ = src[(npix-1)*step+ch-1]
-	_ = f[ch-1]
-	dwAccumAVX2(&dst[0], &src[0], &f[0], npix, ch, step)
 }
 
 //go:noescape

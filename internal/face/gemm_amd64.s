@@ -109,37 +109,6 @@ loop6:
 	VZEROUPPER
 	RET
 
-// func dwAccumAVX2(dst, src, f *float32, npix, ch, step int)
-// dst[p*ch+j] += src[p*step+j] * f[j] for p < npix, j < ch; ch % 8 == 0.
-TEXT ·dwAccumAVX2(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ f+16(FP), DX
-	MOVQ npix+24(FP), CX
-	MOVQ ch+32(FP), R10
-	SHLQ $2, R10
-	MOVQ step+40(FP), R9
-	SHLQ $2, R9
-
-pix:
-	XORQ AX, AX
-
-chan:
-	VMOVUPS (SI)(AX*1), Y0
-	VMOVUPS (DI)(AX*1), Y2
-	VFMADD231PS (DX)(AX*1), Y0, Y2
-	VMOVUPS Y2, (DI)(AX*1)
-	ADDQ $32, AX
-	CMPQ AX, R10
-	JLT  chan
-
-	ADDQ R10, DI
-	ADDQ R9, SI
-	DECQ CX
-	JNZ  pix
-	VZEROUPPER
-	RET
-
 // func kernel6x16BiasAVX2(k int, a *float32, lda int, panel *float32, c *float32, ldc int, bias *float32)
 // C[0:6][0:16] = bias[0:16] + A[0:6][0:k] · panel[0:k][0:16], k >= 1: the
 // sum kernel6x16AVX2 would add to C, added to the bias instead.
@@ -234,8 +203,8 @@ loop6b:
 
 // func dw3x3AVX2(dst, r0, r1, r2, f *float32, npix, ch, step int)
 // dst[p*ch+j] = sum over ky, kx < 3 of rky[p*step+kx*ch+j] * f[(3ky+kx)*ch+j]
-// for p < npix, j < ch; ch % 8 == 0, npix > 0. The taps are summed in
-// the order dwAccumAVX2 would sum them into a cleared dst.
+// for p < npix, j < ch; ch % 8 == 0, npix > 0. The taps are summed row by
+// row, left to right, as dw3x3Go sums them.
 TEXT ·dw3x3AVX2(SB), NOSPLIT, $0-64
 	MOVQ ch+48(FP), R10
 	SHLQ $2, R10

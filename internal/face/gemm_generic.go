@@ -10,8 +10,6 @@ func kernelTileBias(k int, a []float32, lda int, panel []float32, c []float32, l
 	kernelTileBiasGo(k, a, lda, panel, c, ldc, bias)
 }
 
-func dwAccum(dst, src, f []float32, npix, ch, step int) { dwAccumGo(dst, src, f, npix, ch, step) }
-
 func dw3x3(dst, r0, r1, r2, f []float32, npix, ch, step int) {
 	dw3x3Go(dst, r0, r1, r2, f, npix, ch, step)
 }

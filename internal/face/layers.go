@@ -304,56 +304,68 @@ func depthwise(x fmap, f []float32, stride int) fmap {
 }
 
 // depthwiseRows sets dst to rows oy0 to oy0+rows-1 of the 3×3 depthwise
-// convolution ("same" padding) of one h×w×c image in. Pixels whose nine
-// taps lie inside the image are computed at once; those at the edges tap
-// by tap.
+// convolution ("same" padding) of one h×w×c image in. A row above or below
+// the image reads as a row of zeros; the pixels at the left and right
+// edges, whose taps reach outside the image, each go through a 3×3 patch
+// padded with zeros. Zero taps add nothing, so every pixel is the sum of
+// its taps inside the image.
 func depthwiseRows(dst, in []float32, h, w, c int, f []float32, stride, oy0, rows int) {
 	_, pt := padding(h, 3, stride, true)
 	ow, pl := padding(w, 3, stride, true)
+	// Output columns whose three taps in a row are all inside.
+	lo, hi := (pl+stride-1)/stride, -1
+	if w-3+pl >= 0 {
+		hi = min(ow-1, (w-3+pl)/stride)
+	}
+	var zero, patch []float32
 	for oy := oy0; oy < oy0+rows; oy++ {
 		out := dst[(oy-oy0)*ow*c : (oy-oy0+1)*ow*c]
-		iy := oy*stride - pt
-		lo, hi := 0, -1 // output columns whose taps are all inside
-		if iy >= 0 && iy+2 < h && w-3+pl >= 0 {
-			lo = (pl + stride - 1) / stride
-			hi = min(ow-1, (w-3+pl)/stride)
+		var src [3][]float32 // nil outside the image
+		for ky := range src {
+			if iy := oy*stride + ky - pt; iy >= 0 && iy < h {
+				src[ky] = in[iy*w*c : (iy+1)*w*c]
+			}
 		}
-		if hi < lo {
-			dwEdge(out, in, h, w, c, f, stride, oy, 0, ow-1)
-			continue
+		if hi >= lo {
+			ix := lo*stride - pl
+			var r [3][]float32
+			for ky, s := range src {
+				if s == nil {
+					if zero == nil {
+						zero = getBuf(w * c)
+						clear(zero)
+					}
+					s = zero
+				}
+				r[ky] = s[ix*c:]
+			}
+			dw3x3(out[lo*c:], r[0], r[1], r[2], f, hi-lo+1, c, stride*c)
 		}
-		ix := lo*stride - pl
-		dw3x3(out[lo*c:], in[(iy*w+ix)*c:], in[((iy+1)*w+ix)*c:], in[((iy+2)*w+ix)*c:], f, hi-lo+1, c, stride*c)
-		dwEdge(out, in, h, w, c, f, stride, oy, 0, lo-1)
-		dwEdge(out, in, h, w, c, f, stride, oy, hi+1, ow-1)
-	}
-}
-
-// dwEdge computes output columns a to b of row oy of a depthwise
-// convolution (see depthwiseRows) into the row out, tap by tap, skipping
-// the taps that fall outside the image.
-func dwEdge(out, in []float32, h, w, c int, f []float32, stride, oy, a, b int) {
-	if b < a {
-		return
-	}
-	_, pt := padding(h, 3, stride, true)
-	_, pl := padding(w, 3, stride, true)
-	clear(out[a*c : (b+1)*c]) // the taps accumulate
-	for ky := 0; ky < 3; ky++ {
-		iy := oy*stride + ky - pt
-		if iy < 0 || iy >= h {
-			continue
-		}
-		for kx := 0; kx < 3; kx++ {
-			// Output columns whose input column ox*stride+kx-pl is inside.
-			lo := max(a, (pl-kx+stride-1)/stride)
-			hi := min(b, (w-1+pl-kx)/stride)
-			if hi < lo || w-1+pl-kx < 0 {
+		for ox := 0; ox < ow; ox++ {
+			if ox >= lo && ox <= hi {
 				continue
 			}
-			ix := lo*stride + kx - pl
-			dwAccum(out[lo*c:], in[(iy*w+ix)*c:], f[(ky*3+kx)*c:], hi-lo+1, c, stride*c)
+			if patch == nil {
+				patch = getBuf(9 * c)
+			}
+			for ky, s := range src {
+				for kx := 0; kx < 3; kx++ {
+					p := patch[(ky*3+kx)*c : (ky*3+kx+1)*c]
+					if ix := ox*stride + kx - pl; s != nil && ix >= 0 && ix < w {
+						copy(p, s[ix*c:(ix+1)*c])
+					} else {
+						clear(p)
+					}
+				}
+			}
+			dw3x3(out[ox*c:], patch[:3*c], patch[3*c:6*c], patch[6*c:], f, 1, c, 3*c)
 		}
+	}
+	if zero != nil {
+		putBuf(zero)
+	}
+	if patch != nil {
+		putBuf(patch)
 	}
 }
 
