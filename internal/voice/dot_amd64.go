@@ -2,28 +2,10 @@
 
 package voice
 
+import "golang.org/x/sys/cpu"
+
 // useAVX2 is true when the CPU and OS support AVX2 and FMA3.
-var useAVX2 = hasAVX2FMA()
-
-func hasAVX2FMA() bool {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
-	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state saved by the OS
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<5) != 0
-}
-
-func cpuid(eax, ecx uint32) (a, b, c, d uint32)
-func xgetbv() (eax, edx uint32)
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32
