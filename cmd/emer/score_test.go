@@ -337,3 +337,48 @@ func TestScoreWheelsFromEnvironment(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, out %q", code, errOut, out)
 	}
 }
+
+// --all reports a dataset whose outputs mix two runs as skipped with the
+// reason, still scores the others, and exits 1.
+func TestScoreUnibenchAllMixedRuns(t *testing.T) {
+	data := sharedData(t)
+	src, _ := filepath.Glob(filepath.Join(data, "affectgpt-outputs", "AffectGPT", "output", "results-cmumosi", "*", "checkpoint_000030_loss_0.602-openset-sentiment.npz"))
+	sims, _ := filepath.Glob(filepath.Join(data, "affectgpt-outputs", "AffectGPT", "output", "results-sims", "*", "checkpoint_000030_loss_0.602-openset-sentiment.npz"))
+	if len(src) != 1 || len(sims) != 1 {
+		t.Fatalf("released outputs: %v %v", src, sims)
+	}
+	outputs := t.TempDir()
+	copyTo := func(from, dir string) {
+		t.Helper()
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(from)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyTo(src[0], filepath.Join(outputs, "results-cmumosi", "run-a"))
+	copyTo(src[0], filepath.Join(outputs, "results-cmumosi", "run-b"))
+	copyTo(sims[0], filepath.Join(outputs, "results-sims", "run"))
+	code, out, errOut := run(t, "score", "unibench", "--all", "--labels-dir", filepath.Join(data, "merbench-labels"), "--outputs-dir", outputs, "--json")
+	if code != 1 || !strings.Contains(errOut, "1 datasets could not be scored") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	var got struct {
+		Datasets map[string]json.RawMessage `json:"datasets"`
+		Skipped  []struct{ Dir, Reason string }
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Datasets["sims"]; !ok || len(got.Datasets) != 1 {
+		t.Errorf("datasets %v", got.Datasets)
+	}
+	if len(got.Skipped) != 1 || !strings.Contains(got.Skipped[0].Reason, "checkpoints of 2 runs (run-a, run-b)") {
+		t.Errorf("skipped %+v", got.Skipped)
+	}
+}

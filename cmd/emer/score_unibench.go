@@ -211,6 +211,7 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 	}
 	out := allJSON{Datasets: map[string]*unibench.Result{}, Skipped: []skipped{}}
 	var jobs []*unibenchJob
+	var failed []error
 	needWheels := false
 	for _, e := range entries {
 		if !e.IsDir() {
@@ -229,6 +230,8 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 		}
 		cps, err := unibench.FindCheckpoints(d, dir)
 		if err != nil {
+			// Labels are there but the outputs cannot be scored: a failure.
+			failed = append(failed, fmt.Errorf("%s: %w", d.Name, err))
 			out.Skipped = append(out.Skipped, skipped{dir, err.Error()})
 			continue
 		}
@@ -284,7 +287,6 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 
 	var results []*unibench.Result
 	var bests []float64
-	var failed []error
 	for _, j := range jobs {
 		if j.err != nil {
 			failed = append(failed, fmt.Errorf("%s: %w", j.d.Name, j.err))
