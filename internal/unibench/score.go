@@ -152,28 +152,24 @@ func scoreOne(d Dataset, lab *Labels, x *wheel.Lexicon, cp Checkpoint, w *opense
 		out.Error = err.Error()
 		return out
 	}
-	shared := 0
-	for _, n := range lab.Names {
-		if _, ok := pred.Text[n]; ok {
-			shared++
-		}
-	}
-	if shared == 0 {
+	texts := predictions(lab, pred, w)
+	if w.Count(openset.WarnMissingPred) == len(lab.Names) {
+		*w = openset.Warnings{} // the error says it all
 		out.Error = fmt.Sprintf("%s: none of the %d %s clips has a prediction here (a file of another dataset?)", cp.Path, len(lab.Names), d.Title)
 		return out
 	}
 	if d.Kind == Emotion {
-		s, n := HitRate(x, lab, pred, w)
+		s, n := HitRate(x, lab, texts, w)
 		out.Score, out.Samples = &s, n
 	} else {
-		f1, acc, n := SentimentScores(lab, pred, w)
+		f1, acc, n := SentimentScores(lab, texts, w)
 		out.Score, out.Accuracy, out.Samples = &f1, &acc, n
 	}
 	return out
 }
 
-// predictions aligns predictions with the label names; a clip without a
-// prediction gets "" (no labels) and is counted.
+// predictions aligns predictions with the label names, one text per name;
+// a clip without a prediction gets "" (no labels) and is counted.
 func predictions(lab *Labels, pred *openset.Set, w *openset.Warnings) []string {
 	out := make([]string, len(lab.Names))
 	for i, n := range lab.Names {
@@ -200,8 +196,8 @@ func predictions(lab *Labels, pred *openset.Set, w *openset.Warnings) []string {
 // over the five wheels. A clip whose emotion is on no wheel (neutral, for
 // one) is not compared; samples counts the clips compared on at least one
 // wheel.
-func HitRate(x *wheel.Lexicon, lab *Labels, pred *openset.Set, w *openset.Warnings) (score float64, samples int) {
-	texts := predictions(lab, pred, w)
+// texts holds the prediction of each clip of lab.Names, in that order.
+func HitRate(x *wheel.Lexicon, lab *Labels, texts []string, w *openset.Warnings) (score float64, samples int) {
 	// Predictions repeat the same few hundred words: map each distinct
 	// word onto the five wheels once.
 	memo := map[string]*[wheel.NumWheels]string{}
@@ -271,8 +267,8 @@ const WarnOtherSentiment = "sentiment predictions other than positive, negative 
 // SentimentScores compares the sign of the predicted sentiment with the
 // sign of the labelled valence, dropping clips whose valence is 0: the
 // weighted F1 and the accuracy of (valence > 0) against (prediction > 0).
-func SentimentScores(lab *Labels, pred *openset.Set, w *openset.Warnings) (wf1, acc float64, samples int) {
-	texts := predictions(lab, pred, w)
+// texts holds the prediction of each clip of lab.Names, in that order.
+func SentimentScores(lab *Labels, texts []string, w *openset.Warnings) (wf1, acc float64, samples int) {
 	var truth, guess []bool
 	for i, n := range lab.Names {
 		v := lab.Valence[n]
