@@ -9,14 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"emer/internal/sharedtest"
 )
 
 func sharedClip(t *testing.T) string {
 	t.Helper()
-	p := "../../../shared/reference/media/clip.mp4"
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared reference media not available (%v)", err)
-	}
+	p := sharedtest.Path(t, "reference", "media", "clip.mp4")
 	if _, err := exec.LookPath("ffprobe"); err != nil {
 		t.Skip("ffmpeg not installed (apt-get install ffmpeg)")
 	}

@@ -12,16 +12,20 @@ import (
 	"testing"
 
 	"emer/internal/models"
+	"emer/internal/sharedtest"
 )
 
-const sharedMedia = "../../../shared/reference/media"
+// sharedPhoto returns a shared sample photo, or skips the test when it is
+// absent.
+func sharedPhoto(t *testing.T, name string) string {
+	t.Helper()
+	return sharedtest.Path(t, "reference", "media", name)
+}
 
 // needFaceModels skips when the model files or the shared photos are absent.
 func needFaceModels(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(sharedMedia, "sample6.jpg")); err != nil {
-		t.Skipf("%s is absent: no sample photos", sharedMedia)
-	}
+	sharedPhoto(t, "sample6.jpg")
 	dir, err := models.Dir()
 	if err != nil {
 		t.Skip(err)
@@ -53,7 +57,7 @@ func decodeLines(t *testing.T, out string) []imageJSON {
 func TestFacesSample6(t *testing.T) {
 	needFaceModels(t)
 	var out, errOut bytes.Buffer
-	path := filepath.Join(sharedMedia, "sample6.jpg")
+	path := sharedPhoto(t, "sample6.jpg")
 	if code := execute(context.Background(), []string{"faces", "--json", path}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -92,7 +96,7 @@ func TestFacesSample6(t *testing.T) {
 func TestFacesBadImages(t *testing.T) {
 	needFaceModels(t)
 	dir := t.TempDir()
-	good, err := os.ReadFile(filepath.Join(sharedMedia, "sample1.jpg"))
+	good, err := os.ReadFile(sharedPhoto(t, "sample1.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,11 +112,11 @@ func TestFacesBadImages(t *testing.T) {
 	}
 	args := []string{"faces", "--json",
 		filepath.Join(dir, "empty.jpg"),
-		filepath.Join(sharedMedia, "sample1.jpg"),
+		sharedPhoto(t, "sample1.jpg"),
 		filepath.Join(dir, "text.png"),
 		filepath.Join(dir, "missing.jpg"),
 		filepath.Join(dir, "truncated.jpg"),
-		filepath.Join(sharedMedia, "sample6.jpg"),
+		sharedPhoto(t, "sample6.jpg"),
 	}
 	var out, errOut bytes.Buffer
 	if code := execute(context.Background(), args, &out, &errOut); code != 1 {
@@ -145,7 +149,7 @@ func TestFacesBadImages(t *testing.T) {
 func TestFacesTableAndFlags(t *testing.T) {
 	needFaceModels(t)
 	var out, errOut bytes.Buffer
-	path := filepath.Join(sharedMedia, "sample6.jpg")
+	path := sharedPhoto(t, "sample6.jpg")
 	if code := execute(context.Background(), []string{"faces", path}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}

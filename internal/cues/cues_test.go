@@ -14,17 +14,14 @@ import (
 
 	"emer/internal/media"
 	"emer/internal/models"
+	"emer/internal/sharedtest"
 )
 
-const mediaDir = "../../../shared/reference/media"
-
+// shared returns a shared sample clip, photo or recording, or skips the
+// test when it is absent.
 func shared(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(mediaDir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared reference media not available (%v)", err)
-	}
-	return p
+	return sharedtest.Path(t, "reference", "media", name)
 }
 
 func needFFmpeg(t testing.TB) {

@@ -1,9 +1,6 @@
 package face
 
-import (
-	"path/filepath"
-	"testing"
-)
+import "testing"
 
 // BenchmarkExpression measures FaceExpressionNet per face; run with
 // -cpu 1 for one core. Batch sizes 1 and 8.
@@ -30,7 +27,7 @@ func BenchmarkExpression(b *testing.B) {
 func BenchmarkDetector(b *testing.B) {
 	needRef(b)
 	det, _ := nets(b)
-	in := readF32(b, filepath.Join(refDir, "tfd_in.f32"))
+	in := readF32(b, refPath(b, "tfd_in.f32"))
 	for b.Loop() {
 		if _, err := det.Forward(in, 416); err != nil {
 			b.Fatal(err)
@@ -43,7 +40,7 @@ func BenchmarkDetector(b *testing.B) {
 func BenchmarkFaces(b *testing.B) {
 	needRef(b)
 	det, expr := nets(b)
-	img, err := DecodeFile(filepath.Join(mediaDir, "sample6.jpg"))
+	img, err := DecodeFile(mediaPath(b, "sample6.jpg"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,26 +2,23 @@ package face
 
 import (
 	"math"
-	"path/filepath"
 	"sort"
 	"testing"
 )
-
-const mediaDir = "../../../shared/reference/media"
 
 // TestDetectorInputMatchesTFJS compares our pad-and-resize of sample6.jpg
 // with the input TF.js built. JPEG decoders differ by a level or two, so
 // the comparison is on the mean difference.
 func TestDetectorInputMatchesTFJS(t *testing.T) {
 	needRef(t)
-	img, err := DecodeFile(filepath.Join(mediaDir, "sample6.jpg"))
+	img, err := DecodeFile(mediaPath(t, "sample6.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if img.W != 1920 || img.H != 1537 {
 		t.Fatalf("sample6.jpg is %dx%d, want 1920x1537", img.W, img.H)
 	}
-	want := readF32(t, filepath.Join(refDir, "tfd_in.f32"))
+	want := readF32(t, refPath(t, "tfd_in.f32"))
 	got := DetectorInput(img, 416)
 	var sum float64
 	for i := range got {
@@ -52,7 +49,7 @@ func TestCropsMatchTFJS(t *testing.T) {
 		if _, ok := faces[r.Src]; ok {
 			continue
 		}
-		img, err := DecodeFile(filepath.Join(mediaDir, r.Src))
+		img, err := DecodeFile(mediaPath(t, r.Src))
 		if err != nil {
 			t.Fatal(err)
 		}

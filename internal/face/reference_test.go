@@ -5,21 +5,31 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"emer/internal/models"
+	"emer/internal/sharedtest"
 )
 
-// refDir holds the outputs of the real TF.js face-api, shared read-only.
-const refDir = "../../../shared/reference/face-api"
+// refPath returns a file of the outputs of the real TF.js face-api, shared
+// read-only, or skips the test when it is absent.
+func refPath(t testing.TB, name string) string {
+	t.Helper()
+	return sharedtest.Path(t, "reference", "face-api", name)
+}
 
+// mediaPath returns a shared sample photo or clip, or skips the test when
+// it is absent.
+func mediaPath(t testing.TB, name string) string {
+	t.Helper()
+	return sharedtest.Path(t, "reference", "media", name)
+}
+
+// needRef skips when the TF.js reference outputs are absent.
 func needRef(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(refDir, "ref.json")); err != nil {
-		t.Skipf("%s is absent: the TF.js reference outputs are not available", refDir)
-	}
+	refPath(t, "ref.json")
 }
 
 var (
@@ -72,7 +82,7 @@ type refCrop struct {
 func readRef(t testing.TB) ([]refCrop, [][]float32) {
 	t.Helper()
 	needRef(t)
-	data, err := os.ReadFile(filepath.Join(refDir, "ref.json"))
+	data, err := os.ReadFile(refPath(t, "ref.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +92,7 @@ func readRef(t testing.TB) ([]refCrop, [][]float32) {
 	}
 	inputs := make([][]float32, len(refs))
 	for i, r := range refs {
-		inputs[i] = readF32(t, filepath.Join(refDir, r.File))
+		inputs[i] = readF32(t, refPath(t, r.File))
 	}
 	return refs, inputs
 }
@@ -120,8 +130,8 @@ func TestExpressionMatchesTFJS(t *testing.T) {
 func TestDetectorMatchesTFJS(t *testing.T) {
 	needRef(t)
 	det, _ := nets(t)
-	in := readF32(t, filepath.Join(refDir, "tfd_in.f32"))
-	want := readF32(t, filepath.Join(refDir, "tfd_out.f32"))
+	in := readF32(t, refPath(t, "tfd_in.f32"))
+	want := readF32(t, refPath(t, "tfd_out.f32"))
 	got, err := det.Forward(in, 416)
 	if err != nil {
 		t.Fatal(err)

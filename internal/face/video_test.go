@@ -2,7 +2,6 @@ package face
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -43,10 +42,7 @@ func clipFaces(t *testing.T, a *Analyzer, path string, opts media.FrameOptions) 
 }
 
 func TestClips(t *testing.T) {
-	photo := filepath.Join(mediaDir, "sample6.jpg")
-	if _, err := os.Stat(photo); err != nil {
-		t.Skipf("%s is absent: no sample photo to build clips from", photo)
-	}
+	photo := mediaPath(t, "sample6.jpg")
 	det, expr := nets(t)
 	a := &Analyzer{Detector: det, Expressions: expr}
 	dir := t.TempDir()
@@ -129,10 +125,7 @@ func TestClips(t *testing.T) {
 // every face, tracks and summary; and, for scale, ffmpeg decoding the same
 // clip alone.
 func BenchmarkClipFaces(b *testing.B) {
-	photo := filepath.Join(mediaDir, "sample6.jpg")
-	if _, err := os.Stat(photo); err != nil {
-		b.Skipf("%s is absent", photo)
-	}
+	photo := mediaPath(b, "sample6.jpg")
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		b.Skip("ffmpeg is not installed")
 	}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"emer/internal/sharedtest"
 )
 
 // clips holds media files built once by ffmpeg for the whole package.
@@ -500,10 +502,7 @@ func TestFindSubtitles(t *testing.T) {
 	if !errors.Is(err, ErrNoStream) {
 		t.Errorf("videoonly.mp4: %v, want ErrNoStream", err)
 	}
-	shared := "../../../shared/reference/media/clip.mp4"
-	if _, err := os.Stat(shared); err != nil {
-		t.Skip("../../../shared/reference/media/clip.mp4 is absent; skipping the shared clip")
-	}
+	shared := sharedtest.Path(t, "reference", "media", "clip.mp4")
 	subs, err = FindSubtitles(ctx, shared)
 	if err != nil {
 		t.Fatal(err)

@@ -2,11 +2,12 @@ package textcue
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"emer/internal/sharedtest"
 )
 
 type wordCase struct {
@@ -150,9 +151,9 @@ func TestParseLexiconErrors(t *testing.T) {
 }
 
 func TestSharedSubtitle(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("../../../shared/reference/media", "subs.srt"))
+	b, err := os.ReadFile(sharedtest.Path(t, "reference", "media", "subs.srt"))
 	if err != nil {
-		t.Skipf("shared reference media not available (%v)", err)
+		t.Fatal(err)
 	}
 	var lines []string
 	for _, l := range strings.Split(string(b), "\n") {

@@ -4,20 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
-)
 
-const mediaDir = "../../../shared/reference/media"
+	"emer/internal/sharedtest"
+)
 
 func readShared(t *testing.T, name string) Audio {
 	t.Helper()
-	p := filepath.Join(mediaDir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared reference media not available (%v)", err)
-	}
-	a, err := ReadWAVFile(p)
+	a, err := ReadWAVFile(sharedtest.Path(t, "reference", "media", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,10 +255,9 @@ func TestReadSharedWAV(t *testing.T) {
 }
 
 func BenchmarkAnalyze(b *testing.B) {
-	p := filepath.Join(mediaDir, "jfk.wav")
-	a, err := ReadWAVFile(p)
+	a, err := ReadWAVFile(sharedtest.Path(b, "reference", "media", "jfk.wav"))
 	if err != nil {
-		b.Skipf("shared reference media not available (%v)", err)
+		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(a.Samples) * 4))
 	for b.Loop() {

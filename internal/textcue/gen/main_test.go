@@ -5,16 +5,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"emer/internal/sharedtest"
 	"emer/internal/wheel"
 )
 
 // TestLexiconUpToDate regenerates the lexicon and compares it with the
 // committed file.
 func TestLexiconUpToDate(t *testing.T) {
-	wheels := "../../../../shared/data/emotion-wheel/affectgpt2025"
-	if _, err := os.Stat(filepath.Join(wheels, "format.csv")); err != nil {
-		t.Skipf("shared emotion-wheel data not available (%v)", err)
-	}
+	wheels := sharedtest.Data(t, "emotion-wheel", "affectgpt2025")
 	out := filepath.Join(t.TempDir(), "lexicon.tsv")
 	if err := run(wheels, "../lexicon/zh.tsv", out); err != nil {
 		t.Fatal(err)
@@ -33,10 +31,9 @@ func TestLexiconUpToDate(t *testing.T) {
 }
 
 func TestBuildCategories(t *testing.T) {
-	wheels := "../../../../shared/data/emotion-wheel/affectgpt2025"
-	lex, err := wheel.Load(wheels)
+	lex, err := wheel.Load(sharedtest.Data(t, "emotion-wheel", "affectgpt2025"))
 	if err != nil {
-		t.Skipf("shared emotion-wheel data not available (%v)", err)
+		t.Fatal(err)
 	}
 	entries, st, err := build(lex)
 	if err != nil {
