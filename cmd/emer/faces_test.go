@@ -5,11 +5,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"emer/internal/models"
 	"emer/internal/sharedtest"
@@ -110,6 +117,9 @@ func TestFacesBadImages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.Mkdir(filepath.Join(dir, "folder.jpg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	args := []string{"faces", "--json",
 		filepath.Join(dir, "empty.jpg"),
 		sharedPhoto(t, "sample1.jpg"),
@@ -117,32 +127,95 @@ func TestFacesBadImages(t *testing.T) {
 		filepath.Join(dir, "missing.jpg"),
 		filepath.Join(dir, "truncated.jpg"),
 		sharedPhoto(t, "sample6.jpg"),
+		filepath.Join(dir, "folder.jpg"),
+	}
+	// What each bad image's error says, after its name.
+	wantMsg := map[int]string{
+		0: "is empty (0 bytes)",
+		2: "not a JPEG or PNG image",
+		3: "no such file or directory",
+		4: "the JPEG image is truncated or corrupt",
+		6: "is a directory",
 	}
 	var out, errOut bytes.Buffer
 	if code := execute(context.Background(), args, &out, &errOut); code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
 	res := decodeLines(t, out.String())
-	if len(res) != 6 {
+	if len(res) != len(args)-2 {
 		t.Fatalf("%d lines, want one per image:\n%s", len(res), out.String())
 	}
 	for i, r := range res {
 		if r.Image != args[i+2] {
 			t.Errorf("line %d is for %s, want %s", i, r.Image, args[i+2])
 		}
-		wantErr := i != 1 && i != 5
+		msg, wantErr := wantMsg[i]
 		if (r.Error != "") != wantErr {
 			t.Errorf("%s: error %q", r.Image, r.Error)
 		}
-		if wantErr && !strings.Contains(errOut.String(), r.Image) {
+		if wantErr && (!strings.Contains(r.Error, r.Image) || !strings.Contains(r.Error, msg)) {
+			t.Errorf("%s: error %q, want one naming the file and saying %q", r.Image, r.Error, msg)
+		}
+		if wantErr && !strings.Contains(errOut.String(), r.Error) {
 			t.Errorf("stderr does not report %s:\n%s", r.Image, errOut.String())
 		}
 	}
 	if len(res[1].Faces) != 3 || len(res[5].Faces) != 5 {
 		t.Errorf("good images gave %d and %d faces, want 3 and 5", len(res[1].Faces), len(res[5].Faces))
 	}
-	if !strings.Contains(errOut.String(), "4 of 6 images failed") {
+	if !strings.Contains(errOut.String(), "5 of 7 images failed") {
 		t.Errorf("stderr lacks the summary:\n%s", errOut.String())
+	}
+}
+
+// TestFacesAlpha runs faces on PNG copies of a sample photo with every
+// pixel transparent or half transparent: alpha is ignored, so they give
+// the faces and expressions of the opaque copy.
+func TestFacesAlpha(t *testing.T) {
+	needFaceModels(t)
+	f, err := os.Open(sharedPhoto(t, "sample1.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo, err := jpeg.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := photo.Bounds()
+	dir := t.TempDir()
+	var paths []string
+	for _, a := range []uint8{255, 128, 0} {
+		m := image.NewNRGBA(b)
+		draw.Draw(m, b, photo, b.Min, draw.Src)
+		for i := 3; i < len(m.Pix); i += 4 {
+			m.Pix[i] = a
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, m); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("alpha%d.png", a))
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	var out, errOut bytes.Buffer
+	if code := execute(context.Background(), append([]string{"faces", "--json"}, paths...), &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	res := decodeLines(t, out.String())
+	if len(res) != 3 {
+		t.Fatalf("%d lines, want 3", len(res))
+	}
+	if len(res[0].Faces) != 3 {
+		t.Fatalf("opaque copy: %d faces, want 3", len(res[0].Faces))
+	}
+	for _, r := range res[1:] {
+		if diff := cmp.Diff(res[0].Faces, r.Faces); diff != "" {
+			t.Errorf("%s: faces differ from the opaque copy's (-opaque +got):\n%s", r.Image, diff)
+		}
 	}
 }
 

@@ -1,13 +1,17 @@
 package face
 
 import (
+	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	_ "image/jpeg" // JPEG decoder for DecodeFile
 	_ "image/png"  // PNG decoder for DecodeFile
+	"io"
 	"math"
 	"os"
+	"strings"
 )
 
 // RGB is an 8-bit image, 3 bytes a pixel, rows top to bottom: the layout
@@ -21,53 +25,137 @@ type RGB struct {
 // 8K (7680×4320) frame, at most 256 MB while decoding.
 const maxPixels = 8192 * 8192
 
-// DecodeFile reads a JPEG or PNG file into RGB. Alpha is dropped.
+// DecodeFile reads a JPEG or PNG file into RGB. Alpha is ignored: each
+// pixel keeps the colour stored in the file, so a transparent or
+// translucent copy of a photo reads as the photo itself. The errors name
+// the file and say what is wrong with it: a directory, an empty file, not
+// an image, too large, or truncated or corrupt data.
 func DecodeFile(path string) (*RGB, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st.IsDir():
+		return nil, fmt.Errorf("%s: is a directory, not a JPEG or PNG image", path)
+	case st.Size() == 0:
+		return nil, fmt.Errorf("%s: is empty (0 bytes), not a JPEG or PNG image", path)
+	}
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a JPEG or PNG image: %w", path, err)
+		if errors.Is(err, image.ErrFormat) {
+			return nil, fmt.Errorf("%s: not a JPEG or PNG image: %w", path, err)
+		}
+		return nil, decodeError(path, format, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {
 		return nil, fmt.Errorf("%s: %s image of %dx%d pixels is out of range", path, format, cfg.Width, cfg.Height)
 	}
-	if _, err := f.Seek(0, 0); err != nil {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
 	img, _, err := image.Decode(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: decoding %s: %w", path, format, err)
+		return nil, decodeError(path, format, err)
 	}
 	return FromImage(img), nil
 }
 
-// FromImage converts any image to RGB.
+// decodeError explains a decoder's failure on the image file path. The
+// decoders report data that ends early in several ways (an unexpected end
+// of file, short Huffman data, not enough pixel data), so every failure
+// is reported as a truncated or corrupt image.
+func decodeError(path, format string, err error) error {
+	name := "image"
+	if format != "" {
+		name = strings.ToUpper(format) + " image"
+	}
+	return fmt.Errorf("%s: the %s is truncated or corrupt: %w", path, name, err)
+}
+
+// FromImage converts any image to RGB, ignoring alpha: the colour channels
+// are taken as stored, not multiplied by alpha, so that a face behind a
+// transparent pixel is still seen. Images that store colour premultiplied
+// (image.RGBA, image.RGBA64) are divided back by their alpha where it is
+// not zero.
 func FromImage(img image.Image) *RGB {
 	b := img.Bounds()
-	out := &RGB{W: b.Dx(), H: b.Dy(), Pix: make([]byte, b.Dx()*b.Dy()*3)}
-	var rgba *image.RGBA
-	switch m := img.(type) {
-	case *image.RGBA:
-		rgba = m
-	case *image.YCbCr, *image.Gray:
-		rgba = image.NewRGBA(b)
-		draw.Draw(rgba, b, img, b.Min, draw.Src)
-	default:
-		rgba = image.NewRGBA(b)
-		draw.Draw(rgba, b, img, b.Min, draw.Src)
+	w, h := b.Dx(), b.Dy()
+	out := &RGB{W: w, H: h, Pix: make([]byte, w*h*3)}
+	// copyRows takes R, G and B of each 4-channel pixel of pix, rows
+	// stride bytes apart from offset off, step bytes a channel.
+	copyRows := func(pix []byte, off, stride, step int) {
+		for y := 0; y < h; y++ {
+			src := pix[off+y*stride : off+y*stride+4*step*w]
+			dst := out.Pix[y*w*3 : (y+1)*w*3]
+			for x := 0; x < w; x++ {
+				p := src[4*step*x:]
+				dst[3*x], dst[3*x+1], dst[3*x+2] = p[0], p[step], p[2*step]
+			}
+		}
 	}
-	for y := 0; y < out.H; y++ {
-		src := rgba.Pix[y*rgba.Stride : y*rgba.Stride+4*out.W]
-		dst := out.Pix[y*out.W*3 : (y+1)*out.W*3]
-		for x := 0; x < out.W; x++ {
-			dst[3*x], dst[3*x+1], dst[3*x+2] = src[4*x], src[4*x+1], src[4*x+2]
+	switch m := img.(type) {
+	case *image.NRGBA:
+		copyRows(m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, 1)
+		return out
+	case *image.NRGBA64:
+		// The high byte of each big-endian 16-bit channel.
+		copyRows(m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, 2)
+		return out
+	case *image.RGBA:
+		if m.Opaque() {
+			copyRows(m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, 1)
+			return out
+		}
+	case *image.Paletted:
+		// Palette entries keep their colour whatever their alpha.
+		pal := make([][3]byte, len(m.Palette))
+		for i, c := range m.Palette {
+			n := nrgba(c)
+			pal[i] = [3]byte{n.R, n.G, n.B}
+		}
+		for y := 0; y < h; y++ {
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:w]
+			dst := out.Pix[y*w*3 : (y+1)*w*3]
+			for x, k := range src {
+				if int(k) < len(pal) {
+					copy(dst[3*x:3*x+3], pal[k][:])
+				}
+			}
+		}
+		return out
+	case *image.YCbCr, *image.Gray:
+		rgba := image.NewRGBA(b)
+		draw.Draw(rgba, b, img, b.Min, draw.Src)
+		copyRows(rgba.Pix, 0, rgba.Stride, 1)
+		return out
+	}
+	for y := 0; y < h; y++ {
+		dst := out.Pix[y*w*3 : (y+1)*w*3]
+		for x := 0; x < w; x++ {
+			n := nrgba(img.At(b.Min.X+x, b.Min.Y+y))
+			dst[3*x], dst[3*x+1], dst[3*x+2] = n.R, n.G, n.B
 		}
 	}
 	return out
+}
+
+// nrgba returns the stored colour of c without its alpha: c itself for
+// the non-premultiplied colour types, c divided by its alpha for the
+// premultiplied ones (black where alpha is zero, the colour being lost).
+func nrgba(c color.Color) color.NRGBA {
+	switch c := c.(type) {
+	case color.NRGBA:
+		return c
+	case color.NRGBA64:
+		return color.NRGBA{uint8(c.R >> 8), uint8(c.G >> 8), uint8(c.B >> 8), uint8(c.A >> 8)}
+	}
+	return color.NRGBAModel.Convert(c).(color.NRGBA)
 }
 
 // region is a rectangle of whole pixels inside an image.
