@@ -3,6 +3,7 @@ package media
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -106,9 +107,13 @@ func (info *Info) DecodeFrames(ctx context.Context, opts FrameOptions, fn func(F
 	args = append(args, "-i", path, "-map", "0:"+strconv.Itoa(video.Index), "-an", "-sn", "-dn",
 		"-vf", filter, "-f", "image2pipe", "-c:v", "ppm", "pipe:1")
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
+	// ffmpeg runs under its own context, so that whatever ends the reading
+	// early (a malformed frame, fn failing, enough frames, ctx cancelled)
+	// kills it rather than leaving it to decode the rest of the clip; it
+	// is always waited for before DecodeFrames returns.
+	runCtx, kill := context.WithCancel(ctx)
+	defer kill()
+	cmd := exec.CommandContext(runCtx, bin, args...)
 	stderr := &tailWriter{max: 4096}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
@@ -119,22 +124,23 @@ func (info *Info) DecodeFrames(ctx context.Context, opts FrameOptions, fn func(F
 		return fmt.Errorf("frames %s: starting ffmpeg: %w", path, err)
 	}
 	// A reader goroutine keeps one frame ready while fn works on the
-	// previous one, so that ffmpeg decodes while the caller analyses.
+	// previous one, so that ffmpeg decodes while the caller analyses. It
+	// stops at the end of ffmpeg's output (ended), after a malformed
+	// frame, after limit frames, or when runCtx is done.
 	type item struct {
 		f   Frame
 		err error
 	}
 	frames := make(chan item, 1)
+	var ended bool // written by the reader before it closes frames
 	go func() {
+		defer close(frames)
 		r := bufio.NewReaderSize(stdout, 1<<20)
-		for n := 0; ; n++ {
-			if limit >= 0 && n >= limit {
-				cancel() // enough frames: stop ffmpeg rather than drain it
-				break
-			}
+		for n := 0; limit < 0 || n < limit; n++ {
 			w, h, err := readPPMHeader(r)
 			if err == io.EOF {
-				break
+				ended = true
+				return
 			}
 			var pix []byte
 			if err == nil {
@@ -143,30 +149,32 @@ func (info *Info) DecodeFrames(ctx context.Context, opts FrameOptions, fn func(F
 					err = fmt.Errorf("short frame: %w", err)
 				}
 			}
+			// A frame cut short by the end of the output means ffmpeg
+			// stopped writing; its exit status says why.
+			ended = errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 			it := item{err: err}
 			if err == nil {
 				it.f = Frame{Index: n, Time: offset + float64(n)/rate, Width: w, Height: h, Pix: pix}
 			}
-			sent := false
 			select {
 			case frames <- it:
-				sent = true
-			case <-ctx.Done():
+			case <-runCtx.Done():
+				return
 			}
-			if !sent || err != nil {
-				break
+			if err != nil {
+				return
 			}
 		}
-		// Drain what is left so that ffmpeg can exit, then let Wait close
-		// the pipe.
-		_, _ = io.Copy(io.Discard, r)
-		close(frames)
 	}()
 	var cbErr, readErr error
 	n := 0
+	killed := false
 	for it := range frames {
 		if it.err != nil {
-			readErr = it.err
+			readErr = it.err // the reader stops after sending it
+			break
+		}
+		if ctx.Err() != nil {
 			break
 		}
 		n++
@@ -174,19 +182,29 @@ func (info *Info) DecodeFrames(ctx context.Context, opts FrameOptions, fn func(F
 			break
 		}
 	}
-	stoppedEarly := cbErr != nil || (limit >= 0 && n >= limit)
-	if stoppedEarly {
-		cancel()
+	if cbErr != nil || ctx.Err() != nil {
+		kill()
+		killed = true
 	}
 	for range frames {
-		// Wait for the reader to finish before Wait closes the pipe.
+		// Wait for the reader to finish before Wait closes the pipe; a
+		// killed ffmpeg ends any read it is blocked in.
+	}
+	if !ended && !killed {
+		// A malformed frame or enough frames: nothing more will be read.
+		kill()
+		killed = true
 	}
 	waitErr := cmd.Wait()
 	switch {
 	case cbErr != nil:
 		return cbErr
-	case stoppedEarly && readErr == nil:
+	case limit >= 0 && n >= limit && readErr == nil:
 		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("frames %s: %w", path, ctx.Err())
+	case readErr != nil && killed:
+		return fmt.Errorf("frames %s: reading ffmpeg output: %w", path, readErr)
 	case waitErr != nil:
 		return runError(ctx, "frames", path, waitErr, stderr)
 	case readErr != nil:
@@ -202,7 +220,7 @@ func readPPMHeader(r *bufio.Reader) (w, h int, err error) {
 	magic := make([]byte, 2)
 	if _, err := io.ReadFull(r, magic); err != nil {
 		if err == io.ErrUnexpectedEOF {
-			return 0, 0, fmt.Errorf("truncated frame header")
+			return 0, 0, fmt.Errorf("truncated frame header: %w", err)
 		}
 		return 0, 0, err
 	}

@@ -20,6 +20,9 @@ import (
 var clips = map[string]string{}
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(fakeFFmpegEnv); mode != "" {
+		os.Exit(fakeFFmpeg(mode)) // started by a test as ffmpeg
+	}
 	code := func() int {
 		if _, err := exec.LookPath("ffmpeg"); err != nil {
 			return m.Run() // tests that need clips skip
