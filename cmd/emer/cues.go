@@ -36,7 +36,7 @@ punctuation of the subtitles.
 
 Subtitles come from --subtitle, --subtitle-file, a sidecar .srt/.vtt file
 next to the clip, or a text track inside it. Video is analysed at --fps
-frames a second (default 2). A missing part (no audio, no face, no
+frames a second (default 2, at most 60). A missing part (no audio, no face, no
 subtitles, no face models) is reported with its reason, not as an error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,8 +44,8 @@ subtitles, no face models) is reported with its reason, not as an error.`,
 			if cmd.Flags().Changed("subtitle") && cmd.Flags().Changed("subtitle-file") {
 				return usageErrorf("--subtitle and --subtitle-file exclude each other")
 			}
-			if opts.fps <= 0 || opts.fps > 60 {
-				return usageErrorf("--fps must be in (0, 60], got %g", opts.fps)
+			if opts.fps == 0 || (cues.Options{FPS: opts.fps}).Validate() != nil {
+				return usageErrorf("--fps must be a number of frames a second in (0, %g], got %g", cues.MaxFPS, opts.fps)
 			}
 			return runCues(cmd.Context(), opts)
 		},

@@ -105,6 +105,20 @@ func TestCuesText(t *testing.T) {
 	}
 }
 
+// TestCuesFPS checks that a frame rate that is not a positive number of
+// at most 60 is a usage error, found before the clip is read.
+func TestCuesFPS(t *testing.T) {
+	for _, fps := range []string{"NaN", "nan", "Inf", "+Inf", "-Inf", "-1", "0", "0.0", "60.5", "1e9", "1e308"} {
+		t.Run(fps, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := execute(context.Background(), []string{"cues", "--fps", fps, "missing.mp4"}, &out, &errOut)
+			if code != 2 || !strings.Contains(errOut.String(), "--fps must be") {
+				t.Errorf("exit %d, stderr %q; want 2 and a --fps usage error", code, errOut.String())
+			}
+		})
+	}
+}
+
 func TestCuesErrors(t *testing.T) {
 	clip := sharedClip(t)
 	notMedia := filepath.Join(t.TempDir(), "x.mp4")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -17,6 +18,10 @@ import (
 // keeping analysis well under the cost of decoding the video.
 const DefaultFPS = 2.0
 
+// MaxFPS is the highest rate at which video frames are analysed: the frame
+// rate of the fastest common video. More would only repeat frames.
+const MaxFPS = 60.0
+
 // Options choose what Analyze reads.
 type Options struct {
 	// Subtitle is the subtitle text itself; it takes precedence over
@@ -25,8 +30,8 @@ type Options struct {
 	// SubtitleFile is an .srt or .vtt file; when both it and Subtitle are
 	// empty, a sidecar file or an embedded text track is looked for.
 	SubtitleFile string
-	// FPS is the number of video frames analysed per second (DefaultFPS
-	// when 0).
+	// FPS is the number of video frames analysed per second, at most
+	// MaxFPS (DefaultFPS when 0).
 	FPS float64
 	// ModelsDir is the face model directory; empty means models.Dir().
 	ModelsDir string
@@ -60,12 +65,21 @@ type Text struct {
 	*textcue.Result
 }
 
+// Validate reports options Analyze cannot use: a frame rate that is not a
+// number, infinite, negative or above MaxFPS.
+func (o Options) Validate() error {
+	if math.IsNaN(o.FPS) || o.FPS < 0 || o.FPS > MaxFPS {
+		return fmt.Errorf("frame rate %g must be a number of frames a second in (0, %g]", o.FPS, MaxFPS)
+	}
+	return nil
+}
+
 // Analyze measures the cues of clip. It fails only when the clip cannot be
 // read as media at all (or ffmpeg is missing, or a given subtitle file
 // cannot be read); a missing part is reported in its place.
 func Analyze(ctx context.Context, clip string, opts Options) (*Cues, error) {
-	if opts.FPS < 0 {
-		return nil, fmt.Errorf("frame rate %g is negative", opts.FPS)
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	if opts.FPS == 0 {
 		opts.FPS = DefaultFPS

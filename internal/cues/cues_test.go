@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"emer/internal/face"
 	"emer/internal/media"
 	"emer/internal/models"
 	"emer/internal/sharedtest"
@@ -115,8 +118,98 @@ func TestReferenceClip(t *testing.T) {
 			t.Fatalf("bad face %+v", f)
 		}
 	}
+	checkSummaryWithin(t, v.Summary, c.Duration)
 	if len(c.Warnings) != 0 {
 		t.Errorf("warnings on the reference clip: %q", c.Warnings)
+	}
+}
+
+// checkSummaryWithin checks that the summary's segments follow each other
+// from the first frame to the clip's end, duration, and not past it.
+func checkSummaryWithin(t *testing.T, segs []face.Segment, duration float64) {
+	t.Helper()
+	if len(segs) == 0 {
+		t.Fatal("no summary")
+	}
+	for i, s := range segs {
+		if s.Start < 0 || s.End < s.Start || s.End > duration {
+			t.Errorf("segment %d runs %.2f–%.2f s, outside the %.2f s clip", i, s.Start, s.End, duration)
+		}
+		if i > 0 && s.Start != segs[i-1].End {
+			t.Errorf("segment %d starts at %.2f s, the one before ends at %.2f s", i, s.Start, segs[i-1].End)
+		}
+	}
+	if last := segs[len(segs)-1]; last.End != duration {
+		t.Errorf("the summary ends at %.2f s, want the clip's end %.2f s", last.End, duration)
+	}
+}
+
+// TestLowFrameRate analyses the reference clip at one frame every 10 s:
+// the only frame's segment ends with the 7.4 s clip, not 10 s later.
+func TestLowFrameRate(t *testing.T) {
+	needFFmpeg(t)
+	clip := shared(t, "clip.mp4")
+	if !modelsInstalled(t) {
+		t.Skip("face models not installed (emer models install)")
+	}
+	c, err := Analyze(context.Background(), clip, Options{FPS: 0.1, Subtitle: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Visual.FramesAnalyzed != 1 || !c.Visual.Present {
+		t.Fatalf("%d frames analysed, visual present %v; want one frame with faces", c.Visual.FramesAnalyzed, c.Visual.Present)
+	}
+	checkSummaryWithin(t, c.Visual.Summary, c.Duration)
+}
+
+func TestClampSegments(t *testing.T) {
+	segs := func(ends ...float64) []face.Segment {
+		var out []face.Segment
+		start := 0.0
+		for _, e := range ends {
+			out = append(out, face.Segment{Expression: "happy", Start: start, End: e})
+			start = e
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		in       []face.Segment
+		duration float64
+		want     []face.Segment
+	}{
+		{"last past the end", segs(3, 7.5), 7.4, segs(3, 7.4)},
+		{"within", segs(3, 7), 7.4, segs(3, 7)},
+		{"unknown duration", segs(3, 7.5), 0, segs(3, 7.5)},
+		{"one frame at a low rate", segs(10), 7.4, segs(7.4)},
+		{"starts at the end", []face.Segment{{Start: 7.4, End: 7.9}}, 7.4, []face.Segment{{Start: 7.4, End: 7.4}}},
+		{"none", nil, 7.4, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, clampSegments(tt.in, tt.duration)); diff != "" {
+				t.Errorf("clampSegments (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, fps := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -1, -0.5, 60.5, 1e9, math.MaxFloat64} {
+		t.Run(fmt.Sprint(fps), func(t *testing.T) {
+			if err := (Options{FPS: fps}).Validate(); err == nil || !strings.Contains(err.Error(), "frame rate") {
+				t.Errorf("Validate: %v, want a frame rate error", err)
+			}
+			// Analyze refuses it before reading the clip.
+			if _, err := Analyze(context.Background(), "missing.mp4", Options{FPS: fps}); err == nil || !strings.Contains(err.Error(), "frame rate") {
+				t.Errorf("Analyze: %v, want a frame rate error", err)
+			}
+		})
+	}
+	for _, fps := range []float64{0, 0.1, 2, 60} {
+		if err := (Options{FPS: fps}).Validate(); err != nil {
+			t.Errorf("FPS %g: %v", fps, err)
+		}
 	}
 }
 

@@ -184,6 +184,20 @@ func analyzeVisual(ctx context.Context, info *media.Info, opts Options) (Visual,
 	v.Present = true
 	v.Tracks = tracks
 	v.MainTrack = tracks[main].ID
-	v.Summary = face.Summarize(tracks[main], 1/opts.FPS)
+	v.Summary = clampSegments(face.Summarize(tracks[main], 1/opts.FPS), info.Duration)
 	return v, warn
+}
+
+// clampSegments ends segments at the clip's end, duration seconds, when it
+// is known: the last segment lasts a frame interval past its last frame,
+// which at a low frame rate reaches beyond the clip.
+func clampSegments(segs []face.Segment, duration float64) []face.Segment {
+	if duration <= 0 {
+		return segs
+	}
+	for i := range segs {
+		s := &segs[i]
+		s.End = max(s.Start, min(s.End, duration))
+	}
+	return segs
 }
