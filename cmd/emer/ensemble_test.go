@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -139,33 +141,58 @@ func TestEnsembleErrors(t *testing.T) {
 			t.Errorf("usage error %q lacks %s", stderr.String(), want)
 		}
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "run.json"), []byte(`{"gt":"x","systems":{}}`), 0o644); err != nil {
-		t.Fatal(err)
+	if want := "--results is required\n  --by"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("usage error %q does not list one problem a line", stderr.String())
 	}
-	if err := os.WriteFile(filepath.Join(dir, "results.jsonl"), []byte("{\"sample\":\"s1\"}\n{\"sample\""), 0o644); err != nil {
+	// A folder with run.json but without the store of results.
+	dir := t.TempDir()
+	writeEvalDir(t, dir, 1, []string{"s1"}, map[string][]string{"a": {"x"}}, []store.Result{okResult("s1", "a", 0, 5)})
+	if err := os.Remove(filepath.Join(dir, "emer.db")); err != nil {
 		t.Fatal(err)
 	}
 	err := runEnsemble(context.Background(), ensembleOptions{Results: dir, By: "clue", Name: "e", Out: filepath.Join(dir, "e.csv"), Stderr: &stderr})
-	if err == nil || !strings.Contains(err.Error(), "results.jsonl:2") {
-		t.Errorf("torn results: err = %v, want the line named", err)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "emer.db")) {
+		t.Errorf("no store: err = %v, want emer.db named", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "emer.db")); !os.IsNotExist(err) {
+		t.Errorf("a missing store was created")
 	}
 }
 
-// writeEvalDir writes an emer eval output directory by hand: run.json,
-// results.jsonl and the CSV files they name.
+// writeEvalDir writes an emer eval output directory by hand: run.json, the
+// store of results and the CSV files they name. The ground truth of a
+// sample is its name. A result without an input digest gets the digest of
+// the texts written.
 func writeEvalDir(t *testing.T, dir string, repeats int, names []string, preds map[string][]string, results []store.Result) {
 	t.Helper()
 	gt := filepath.Join(dir, "gt.csv")
 	writeReasonsCSV(t, gt, "reasons", names, names)
 	info := evalRunInfo{GT: gt, Systems: map[string]string{}, Protocol: "release", Repeats: repeats}
+	text := map[string]map[string]string{}
 	for sys, texts := range preds {
 		path := filepath.Join(dir, sys+".csv")
 		writeReasonsCSV(t, path, "reasons", names, texts)
 		info.Systems[sys] = path
+		text[sys] = map[string]string{}
+		for i, n := range names {
+			text[sys][n] = texts[i]
+		}
 	}
 	if err := replaceJSONFile(filepath.Join(dir, "run.json"), info); err != nil {
 		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(dir, "emer.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, r := range results {
+		if r.InputSHA256 == "" {
+			r.InputSHA256 = store.InputSHA256(r.Sample, text[r.System][r.Sample])
+		}
+		if err := db.PutResult(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := writeResults(filepath.Join(dir, "results.jsonl"), results); err != nil {
 		t.Fatal(err)
@@ -219,4 +246,234 @@ func TestEnsembleIncomplete(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("an ensemble was written from incomplete results")
 	}
+}
+
+// twoSystemDir writes an output directory where b scores 9 and a 5 on
+// every sample, so that the ensemble takes b's predictions.
+func twoSystemDir(t *testing.T, dir string, n int) (names []string) {
+	t.Helper()
+	preds := map[string][]string{}
+	var results []store.Result
+	for i := range n {
+		s := fmt.Sprintf("s%d", i+1)
+		names = append(names, s)
+		preds["a"] = append(preds["a"], "a says "+s)
+		preds["b"] = append(preds["b"], "b says "+s)
+		results = append(results, okResult(s, "a", 0, 5), okResult(s, "b", 0, 9))
+	}
+	writeEvalDir(t, dir, 1, names, preds, results)
+	return names
+}
+
+// TestEnsembleChangedInputs checks that the ensemble refuses to copy text
+// that was not the text judged: an input edited, a prediction removed, a
+// file gone since emer eval ran. Nothing is written then.
+func TestEnsembleChangedInputs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(t *testing.T, dir string, names []string)
+		want []string // in the error
+	}{
+		{"prediction edited", func(t *testing.T, dir string, names []string) {
+			texts := []string{"b says s1", "b says something else", "b says s3", "b says s4", "b says s5", "b says s6", "b says s7"}
+			writeReasonsCSV(t, filepath.Join(dir, "b.csv"), "reasons", names, texts)
+		}, []string{"predictions of b (" + "DIR/b.csv): s2;", "same --out DIR", "emer eval"}},
+		{"prediction removed", func(t *testing.T, dir string, names []string) {
+			writeReasonsCSV(t, filepath.Join(dir, "a.csv"), "reasons", names[1:], []string{"a says s2", "a says s3", "a says s4", "a says s5", "a says s6", "a says s7"})
+		}, []string{"predictions of a (DIR/a.csv): s1;", "same --out DIR"}},
+		{"many predictions edited", func(t *testing.T, dir string, names []string) {
+			writeReasonsCSV(t, filepath.Join(dir, "b.csv"), "reasons", names, names)
+		}, []string{"predictions of b (DIR/b.csv): s1, s2, s3, s4, s5, … (2 more);", "same --out DIR"}},
+		{"ground truth edited", func(t *testing.T, dir string, names []string) {
+			gt := append([]string(nil), names...)
+			gt[2] = "s3, but angrier"
+			writeReasonsCSV(t, filepath.Join(dir, "gt.csv"), "reasons", names, gt)
+		}, []string{"ground truth DIR/gt.csv or every system's prediction: s3;", "same --out DIR"}},
+		{"prediction file gone", func(t *testing.T, dir string, _ []string) {
+			if err := os.Remove(filepath.Join(dir, "b.csv")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"predictions of b: DIR/b.csv is gone", "DIR/run.json"}},
+		{"ground truth gone", func(t *testing.T, dir string, _ []string) {
+			if err := os.Remove(filepath.Join(dir, "gt.csv")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"ground truth: DIR/gt.csv is gone", "DIR/run.json"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			names := twoSystemDir(t, dir, 7)
+			c.edit(t, dir, names)
+			out := filepath.Join(dir, "e.csv")
+			if err := os.WriteFile(out, []byte("names,reasons\nkept,as it was\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			err := runEnsemble(context.Background(), ensembleOptions{Results: dir, By: "clue", Name: "e", Out: out, Stderr: &stderr})
+			if err == nil || errors.Is(err, errPartial) {
+				t.Fatalf("err = %v, want a refusal", err)
+			}
+			for _, w := range c.want {
+				if w = strings.ReplaceAll(w, "DIR", dir); !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if b, _ := os.ReadFile(out); string(b) != "names,reasons\nkept,as it was\n" {
+				t.Errorf("--out was written after the refusal:\n%s", b)
+			}
+		})
+	}
+}
+
+// TestEnsembleRejudged checks, through emer eval, that an edited prediction
+// is refused until it has been judged again, and then ranked by its new
+// score.
+func TestEnsembleRejudged(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"s1", "s2"}
+	gt := filepath.Join(dir, "gt.csv")
+	writeReasonsCSV(t, gt, "chi_reasons", names, []string{"他生气", "他高兴"})
+	a, b := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	writeReasonsCSV(t, a, "chi_reasons", names, []string{"a1 clue5 emo1", "a2 clue5 emo1"})
+	writeReasonsCSV(t, b, "chi_reasons", names, []string{"b1 clue9 emo1", "b2 clue9 emo1"})
+	srv := llmtest.NewServer(pickJudge)
+	defer srv.Close()
+	out := filepath.Join(dir, "out")
+	eval := func() {
+		t.Helper()
+		var so, se bytes.Buffer
+		if err := runEval(context.Background(), evalOptions{GT: gt, Preds: []string{"a=" + a, "b=" + b}, Protocol: "release", Out: out, Repeats: 1,
+			Config: judgeTestConfig(srv.BaseURL()), Stdout: &so, Stderr: &se}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ensemble := func() (map[string]string, error) {
+		t.Helper()
+		csv := filepath.Join(dir, "clue.csv")
+		_ = os.Remove(csv)
+		if err := runEnsemble(context.Background(), ensembleOptions{Results: out, By: "clue", Name: "best", Out: csv, Stderr: io.Discard}); err != nil {
+			return nil, err
+		}
+		tb, err := table.ReadFile(csv, "reasons")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tb.Map("reasons"), nil
+	}
+	eval()
+	got, err := ensemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"s1": "b1 clue9 emo1", "s2": "b2 clue9 emo1"}, got); diff != "" {
+		t.Errorf("first ensemble (-want +got):\n%s", diff)
+	}
+	// b's s2 is edited into a worse prediction: its score of 9 no longer
+	// stands for it.
+	writeReasonsCSV(t, b, "chi_reasons", names, []string{"b1 clue9 emo1", "b2 edited clue1 emo1"})
+	if _, err := ensemble(); err == nil || !strings.Contains(err.Error(), "predictions of b ("+b+"): s2;") {
+		t.Fatalf("ensemble after an edit: err = %v, want b's s2 named as changed", err)
+	}
+	eval()
+	got, err = ensemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"s1": "b1 clue9 emo1", "s2": "a2 clue5 emo1"}, got); diff != "" {
+		t.Errorf("ensemble after judging again (-want +got):\n%s", diff)
+	}
+}
+
+// TestEnsembleOut checks that --out never replaces a file the ensemble
+// reads or emer eval writes, whatever path names it, and that the file of
+// the ensemble's own system can be rebuilt.
+func TestEnsembleOut(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		out  func(t *testing.T, dir string) string // --out; may chdir
+		want string                                // in the error; "" for success
+	}{
+		{"prediction by a relative path", func(t *testing.T, dir string) string {
+			t.Chdir(dir)
+			return "./b.csv"
+		}, "is the predictions of b"},
+		{"prediction through a symlink", func(t *testing.T, dir string) string {
+			link := filepath.Join(t.TempDir(), "link.csv")
+			if err := os.Symlink(filepath.Join(dir, "b.csv"), link); err != nil {
+				t.Fatal(err)
+			}
+			return link
+		}, "is the predictions of b"},
+		{"ground truth through a hard link", func(t *testing.T, dir string) string {
+			hard := filepath.Join(dir, "hard.csv")
+			if err := os.Link(filepath.Join(dir, "gt.csv"), hard); err != nil {
+				t.Fatal(err)
+			}
+			return hard
+		}, "is the ground truth"},
+		{"run.json", func(t *testing.T, dir string) string { return filepath.Join(dir, "run.json") }, "is a file of the emer eval output directory"},
+		{"results.jsonl", func(t *testing.T, dir string) string { return filepath.Join(dir, "results.jsonl") }, "is a file of the emer eval output directory"},
+		{"the store through a symlinked folder", func(t *testing.T, dir string) string {
+			link := filepath.Join(t.TempDir(), "runs")
+			if err := os.Symlink(dir, link); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(link, "emer.db")
+		}, "is a file of the emer eval output directory"},
+		{"summary not yet written", func(t *testing.T, dir string) string { return filepath.Join(dir, "summary.md") }, "is a file of the emer eval output directory"},
+		{"a folder", func(t *testing.T, dir string) string { return dir }, "is a directory"},
+		{"the ensemble's own earlier file", func(t *testing.T, dir string) string { return filepath.Join(dir, "e.csv") }, ""},
+		{"a new file in the results folder", func(t *testing.T, dir string) string { return filepath.Join(dir, "new.csv") }, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// e is the ensemble, judged before: its own file may be replaced.
+			writeEvalDir(t, dir, 1, []string{"s1"}, map[string][]string{"a": {"from a"}, "b": {"from b"}, "e": {"from e"}},
+				[]store.Result{okResult("s1", "a", 0, 5), okResult("s1", "b", 0, 9), okResult("s1", "e", 0, 9)})
+			out := c.out(t, dir)
+			before := snapshot(t, dir)
+			var stderr bytes.Buffer
+			err := runEnsemble(context.Background(), ensembleOptions{Results: dir, By: "clue", Name: "e", Out: out, Stderr: &stderr})
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				tb, err := table.ReadFile(out, "reasons")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(map[string]string{"s1": "from b"}, tb.Map("reasons")); diff != "" {
+					t.Errorf("ensemble (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), out) {
+				t.Fatalf("err = %v, want %q naming %s", err, c.want, out)
+			}
+			if diff := cmp.Diff(before, snapshot(t, dir)); diff != "" {
+				t.Errorf("the results folder changed (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// snapshot returns the contents of the files in dir, by name.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = string(b)
+	}
+	return out
 }
