@@ -245,6 +245,28 @@ func TestFacesTableAndFlags(t *testing.T) {
 	}
 }
 
+// TestFacesCorruptModels checks that damaged model files are reported as
+// corrupt, naming the file and the repair, not as not installed.
+func TestFacesCorruptModels(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range models.Files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), make([]byte, f.Size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	code := execute(context.Background(), []string{"faces", "--models", dir, "x.jpg"}, &out, &errOut)
+	msg := errOut.String()
+	if code != 1 || strings.Contains(msg, "not installed") {
+		t.Errorf("exit %d, stderr %q; want 1 and no claim that the models are not installed", code, msg)
+	}
+	for _, want := range []string{filepath.Join(dir, models.TinyFaceDetectorManifest), "corrupt", "SHA-256 mismatch", "run `emer models install` to repair it"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("stderr %q lacks %q", msg, want)
+		}
+	}
+}
+
 func TestFacesWithoutModels(t *testing.T) {
 	t.Setenv(models.EnvDir, t.TempDir())
 	var out, errOut bytes.Buffer

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -29,6 +30,15 @@ func newModelsCmd(g *globalOptions) *cobra.Command {
 package ` + models.Package + `. "emer models install" fetches them once with
 npm pack into the user's cache (or $` + models.EnvDir + `) and checks each file
 against its pinned SHA-256. Nothing else ever downloads a model.`,
+		// A word that names no subcommand is a mistake, not a request for
+		// help: cobra would print the help and succeed.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for %q; see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&opts.dir, "dir", "", "model directory (default $"+models.EnvDir+" or the user cache)")
 	cmd.AddCommand(&cobra.Command{
@@ -88,10 +98,13 @@ func runModelsList(_ context.Context, opts modelsOptions) error {
 	for _, st := range models.Check(dir) {
 		status := "ok (sha256 verified)"
 		switch {
-		case !st.Present:
+		case st.Verified:
+		case errors.Is(st.Err, models.ErrNotInstalled):
 			status = "missing"
-		case !st.Verified:
-			status = "does not verify: " + st.Err.Error()
+		case st.Mismatch != "":
+			status = "corrupt: " + st.Mismatch
+		default:
+			status = "unreadable: " + st.Err.Error()
 		}
 		if !st.Verified {
 			bad++
@@ -102,7 +115,7 @@ func runModelsList(_ context.Context, opts modelsOptions) error {
 		return err
 	}
 	if bad > 0 {
-		return fmt.Errorf("%d of %d model files missing or altered; run `emer models install`: %w", bad, len(models.Files), errPartial)
+		return fmt.Errorf("%d of %d model files missing or corrupt; run `emer models install` to repair them: %w", bad, len(models.Files), errPartial)
 	}
 	return nil
 }

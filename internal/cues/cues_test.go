@@ -213,6 +213,31 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
+// TestCorruptModels checks that a damaged face model file is reported as
+// corrupt, with its path and the repair, rather than as not installed.
+func TestCorruptModels(t *testing.T) {
+	clip := build(t, "v.mp4", "-f", "lavfi", "-i", "testsrc=s=160x120:r=10:d=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
+	dir := t.TempDir()
+	for _, f := range models.Files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), make([]byte, f.Size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Analyze(context.Background(), clip, Options{ModelsDir: dir, Subtitle: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Visual.Reason
+	if c.Visual.Present || strings.Contains(r, "not installed") {
+		t.Fatalf("visual: present %v, reason %q; want absent because a file is corrupt", c.Visual.Present, r)
+	}
+	for _, want := range []string{filepath.Join(dir, models.TinyFaceDetectorManifest), "corrupt", "SHA-256 mismatch", "emer models install"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("reason %q lacks %q", r, want)
+		}
+	}
+}
+
 func TestPartsAbsent(t *testing.T) {
 	needFFmpeg(t)
 	jpg, wav := shared(t, "sample6.jpg"), shared(t, "test16k.wav")

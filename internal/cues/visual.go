@@ -65,8 +65,11 @@ func analyzeVisual(ctx context.Context, info *media.Info, opts Options) (Visual,
 	}
 	an, err := face.Load(dir, face.Options{})
 	if err != nil {
-		if errors.Is(err, models.ErrNotInstalled) {
+		switch {
+		case errors.Is(err, models.ErrNotInstalled):
 			return absent("face models are not installed: run `emer models install`")
+		case errors.Is(err, models.ErrCorrupt):
+			return absent(err.Error())
 		}
 		return absent("face models could not be loaded: " + err.Error())
 	}

@@ -49,8 +49,13 @@ var Files = []File{
 // packageDir is the folder inside the package tarball that holds the files.
 const packageDir = "package/model/"
 
-// ErrNotInstalled reports a model file that is missing or fails its check.
+// ErrNotInstalled reports a model file that is missing.
 var ErrNotInstalled = errors.New("model files are not installed: run `emer models install`")
+
+// ErrCorrupt reports a model file that is there but is not the pinned
+// file: its size or SHA-256 differs (a damaged copy, a disk error, an
+// edit). `emer models install` replaces it.
+var ErrCorrupt = errors.New("model file is corrupt")
 
 // Dir returns the model directory: $EMER_MODELS when set, otherwise
 // emer/models under the user's cache directory ($XDG_CACHE_HOME or
@@ -81,8 +86,13 @@ type Status struct {
 	File
 	Path     string
 	Present  bool
-	Verified bool  // present with the pinned size and SHA-256
-	Err      error // why it is not verified, nil when it is
+	Verified bool // present with the pinned size and SHA-256
+	// Mismatch says how a present file differs from its pin: its size or
+	// its SHA-256; "" when it verifies or is absent.
+	Mismatch string
+	// Err says why the file is not verified, wrapping ErrNotInstalled when
+	// it is missing and ErrCorrupt when it differs; nil when it verifies.
+	Err error
 }
 
 // Check reports the state of every file of Files in dir.
@@ -93,12 +103,13 @@ func Check(dir string) []Status {
 		data, err := os.ReadFile(st.Path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			st.Err = fmt.Errorf("%s: missing", st.Path)
+			st.Err = fmt.Errorf("%s is missing: %w", st.Path, ErrNotInstalled)
 		case err != nil:
 			st.Err = err
 		default:
 			st.Present = true
-			st.Err = verify(f, data)
+			st.Mismatch = mismatch(f, data)
+			st.Err = verify(f, st.Path, data)
 			st.Verified = st.Err == nil
 		}
 		out = append(out, st)
@@ -106,19 +117,31 @@ func Check(dir string) []Status {
 	return out
 }
 
-func verify(f File, data []byte) error {
+// mismatch says how data differs from the pinned file f, or returns ""
+// when it is f.
+func mismatch(f File, data []byte) string {
 	if int64(len(data)) != f.Size {
-		return fmt.Errorf("%s: size %d, want %d", f.Name, len(data), f.Size)
+		return fmt.Sprintf("size %d bytes, want %d", len(data), f.Size)
 	}
 	sum := sha256.Sum256(data)
 	if got := hex.EncodeToString(sum[:]); got != f.SHA256 {
-		return fmt.Errorf("%s: SHA-256 %s, want %s", f.Name, got, f.SHA256)
+		return fmt.Sprintf("SHA-256 mismatch: %s, want %s", got, f.SHA256)
+	}
+	return ""
+}
+
+// verify checks the contents data of the model file f read from path; an
+// error wraps ErrCorrupt, names the file and says how to repair it.
+func verify(f File, path string, data []byte) error {
+	if m := mismatch(f, data); m != "" {
+		return fmt.Errorf("%s: %w (%s): run `emer models install` to repair it", path, ErrCorrupt, m)
 	}
 	return nil
 }
 
 // ReadFile returns the verified contents of the model file name from dir.
-// A missing or altered file gives an error wrapping ErrNotInstalled.
+// A missing file gives an error wrapping ErrNotInstalled, an altered one an
+// error wrapping ErrCorrupt.
 func ReadFile(dir, name string) ([]byte, error) {
 	f, ok := lookup(name)
 	if !ok {
@@ -132,8 +155,8 @@ func ReadFile(dir, name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("models: %w", err)
 	}
-	if err := verify(f, data); err != nil {
-		return nil, fmt.Errorf("%s does not verify (%v): %w", p, err, ErrNotInstalled)
+	if err := verify(f, p, data); err != nil {
+		return nil, err
 	}
 	return data, nil
 }
@@ -203,8 +226,8 @@ func Install(ctx context.Context, dir string, pack Packer) ([]string, error) {
 	var wrote []string
 	for _, f := range need {
 		data := contents[f.Name]
-		if err := verify(f, data); err != nil {
-			return wrote, fmt.Errorf("models: %s from %s does not match its pin: %w", f.Name, Package, err)
+		if m := mismatch(f, data); m != "" {
+			return wrote, fmt.Errorf("models: %s from %s does not match its pin: %s", f.Name, Package, m)
 		}
 		if err := writeAtomic(filepath.Join(dir, f.Name), data); err != nil {
 			return wrote, fmt.Errorf("models: %w", err)

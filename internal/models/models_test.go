@@ -95,8 +95,8 @@ func TestInstallIdempotent(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, FaceExpressionWeights), []byte("junk"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadFile(dir, FaceExpressionWeights); !errors.Is(err, ErrNotInstalled) {
-		t.Errorf("reading an altered file: %v, want ErrNotInstalled", err)
+	if _, err := ReadFile(dir, FaceExpressionWeights); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("reading an altered file: %v, want ErrCorrupt", err)
 	}
 	wrote, err = Install(context.Background(), dir, pack)
 	if err != nil || len(wrote) != 1 || wrote[0] != FaceExpressionWeights {
@@ -140,6 +140,58 @@ func TestMissingFiles(t *testing.T) {
 	}
 	if _, err := ReadFile(dir, "other.bin"); err == nil {
 		t.Error("reading an unknown file succeeded")
+	}
+}
+
+// corruptDir writes every model file with the pinned size but other
+// contents into a new directory and returns it.
+func corruptDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range Files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), bytes.Repeat([]byte{1}, int(f.Size)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestCorruptFiles checks that a model file that is there but is not the
+// pinned one is reported as corrupt, with its path, how it differs and
+// how to repair it, and not as not installed.
+func TestCorruptFiles(t *testing.T) {
+	dir := corruptDir(t)
+	short := filepath.Join(dir, FaceExpressionWeights)
+	if err := os.WriteFile(short, []byte("junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, file, want string
+	}{
+		{"altered", TinyFaceDetectorWeights, "SHA-256 mismatch: "},
+		{"truncated", FaceExpressionWeights, "size 4 bytes, want 329468"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, tt.file)
+			_, err := ReadFile(dir, tt.file)
+			if !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotInstalled) {
+				t.Fatalf("got %v, want ErrCorrupt and not ErrNotInstalled", err)
+			}
+			for _, want := range []string{p, "corrupt", tt.want, "run `emer models install` to repair it"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			for _, st := range Check(dir) {
+				if st.Name != tt.file {
+					continue
+				}
+				if !st.Present || st.Verified || !errors.Is(st.Err, ErrCorrupt) || !strings.Contains(st.Mismatch, tt.want) {
+					t.Errorf("Check: %+v, want a present, corrupt file whose mismatch says %q", st, tt.want)
+				}
+			}
+		})
 	}
 }
 
