@@ -64,7 +64,8 @@ type Analyzer struct {
 }
 
 // Load loads both networks from the model directory dir (see package
-// models). A missing model file is an error that says to run
+// models). A missing model file is an error wrapping models.ErrNotInstalled,
+// an altered one an error wrapping models.ErrCorrupt; both say to run
 // `emer models install`.
 func Load(dir string, opts Options) (*Analyzer, error) {
 	if err := opts.Validate(); err != nil {
