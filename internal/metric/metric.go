@@ -1,6 +1,9 @@
 package metric
 
-import "sort"
+import (
+	"cmp"
+	"slices"
+)
 
 // Sum adds values as numpy.add.reduce does for a contiguous float64 array:
 // pairwise summation in blocks of eight, starting from zero.
@@ -129,8 +132,9 @@ func HitRate(gt, pred [][]string) (rate float64, samples int) {
 
 // WeightedF1 is scikit-learn's f1_score(average="weighted") over the
 // classes present in truth or prediction: per-class F1 weighted by the
-// class's support in truth.
-func WeightedF1[T comparable](truth, pred []T) float64 {
+// class's support in truth, summed in class order (as scikit-learn's
+// sorted labels are), so that the result does not depend on map order.
+func WeightedF1[T cmp.Ordered](truth, pred []T) float64 {
 	type counts struct{ tp, fp, fn, support float64 }
 	per := map[T]*counts{}
 	get := func(c T) *counts {
@@ -165,7 +169,7 @@ func WeightedF1[T comparable](truth, pred []T) float64 {
 		cs = append(cs, cls{k, f, c.support})
 	}
 	// A fixed order keeps the floating-point sum reproducible.
-	sort.Slice(cs, func(i, j int) bool { return less(cs[i].key, cs[j].key) })
+	slices.SortFunc(cs, func(a, b cls) int { return cmp.Compare(a.key, b.key) })
 	var num, den float64
 	for _, c := range cs {
 		num += c.f1 * c.supp
@@ -175,18 +179,6 @@ func WeightedF1[T comparable](truth, pred []T) float64 {
 		return 0
 	}
 	return num / den
-}
-
-func less[T comparable](a, b T) bool {
-	switch x := any(a).(type) {
-	case bool:
-		return !x && any(b).(bool)
-	case int:
-		return x < any(b).(int)
-	case string:
-		return x < any(b).(string)
-	}
-	return false
 }
 
 // Accuracy is the fraction of equal pairs.

@@ -1,6 +1,7 @@
 package metric
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -58,8 +59,8 @@ func TestHitRate(t *testing.T) {
 
 func TestWeightedF1(t *testing.T) {
 	// sklearn: f1_score([1,1,0,0,1], [1,0,0,1,1], average="weighted") = 0.6
-	truth := []bool{true, true, false, false, true}
-	pred := []bool{true, false, false, true, true}
+	truth := []int{1, 1, 0, 0, 1}
+	pred := []int{1, 0, 0, 1, 1}
 	if got := WeightedF1(truth, pred); math.Abs(got-0.6) > 1e-12 {
 		t.Errorf("WeightedF1 = %v, want 0.6", got)
 	}
@@ -69,5 +70,36 @@ func TestWeightedF1(t *testing.T) {
 	// A class only predicted has support 0 and weighs nothing.
 	if got := WeightedF1([]string{"a", "a"}, []string{"a", "b"}); math.Abs(got-2.0/3) > 1e-12 {
 		t.Errorf("WeightedF1 = %v, want 2/3", got)
+	}
+}
+
+// label is a class type of its own: WeightedF1 must order its classes as
+// it orders plain strings, not as the map of counts happens to iterate.
+type label string
+
+func TestWeightedF1ClassOrder(t *testing.T) {
+	// Twenty classes with supports and F1 values whose weighted sum
+	// depends on the order of addition in the last bits.
+	var truthS, predS []string
+	for c := range 20 {
+		for i := range c + 3 {
+			truthS = append(truthS, fmt.Sprintf("c%02d", c))
+			p := fmt.Sprintf("c%02d", c)
+			if i%(c%4+2) == 0 {
+				p = fmt.Sprintf("c%02d", (c+7)%20)
+			}
+			predS = append(predS, p)
+		}
+	}
+	want := WeightedF1(truthS, predS)
+	truthL := make([]label, len(truthS))
+	predL := make([]label, len(predS))
+	for i := range truthS {
+		truthL[i], predL[i] = label(truthS[i]), label(predS[i])
+	}
+	for i := range 200 {
+		if got := WeightedF1(truthL, predL); got != want {
+			t.Fatalf("run %d: WeightedF1 over a named string type = %v, want %v as for strings", i, got, want)
+		}
 	}
 }

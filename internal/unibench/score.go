@@ -2,6 +2,7 @@ package unibench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -76,13 +78,30 @@ func FindCheckpoints(d Dataset, path string) ([]Checkpoint, error) {
 
 // CheckpointScore is one checkpoint's result. Score is the hit rate or the
 // weighted F1; Accuracy is set for sentiment sets. A checkpoint that could
-// not be scored has Error set and no score.
+// not be read has Error set and no score; one read but with no clip to
+// compare (see Result.Undefined) has no score and no error. In JSON a
+// missing score is null, never 0, and accuracy appears for sentiment sets
+// only.
 type CheckpointScore struct {
 	Name     string   `json:"name"`
-	Score    *float64 `json:"score,omitempty"`
-	Accuracy *float64 `json:"accuracy,omitempty"`
+	Score    *float64 `json:"score"`
+	Accuracy *float64 `json:"accuracy"`
 	Samples  int      `json:"samples"`
 	Error    string   `json:"error,omitempty"`
+
+	sentiment bool // Accuracy is part of the result, null or not
+}
+
+// MarshalJSON writes the fields above; accuracy only for sentiment sets.
+func (c CheckpointScore) MarshalJSON() ([]byte, error) {
+	type plain CheckpointScore
+	if c.sentiment {
+		return json.Marshal(plain(c))
+	}
+	return json.Marshal(struct {
+		plain
+		Accuracy *float64 `json:"accuracy,omitempty"`
+	}{plain: plain(c)})
 }
 
 // Best names the best-scoring checkpoint.
@@ -91,13 +110,42 @@ type Best struct {
 	Score float64 `json:"score"`
 }
 
-// Result is one dataset's scores over a model's checkpoints.
+// Result is one dataset's scores over a model's checkpoints. Which clips
+// the metric compares depends on the labels only (and the wheels), so
+// Clips, Scored and SkippedClips hold for every checkpoint.
 type Result struct {
-	Dataset     string            `json:"dataset"`
-	Metric      string            `json:"metric"`
-	Checkpoints []CheckpointScore `json:"checkpoints"`
-	Best        *Best             `json:"best"`
-	Warnings    []string          `json:"warnings,omitempty"`
+	Dataset      string            `json:"dataset"`
+	Metric       string            `json:"metric"`
+	Clips        int               `json:"clips"`  // clips in the labels
+	Scored       int               `json:"scored"` // clips the metric compares
+	SkippedClips []Skip            `json:"skipped_clips,omitempty"`
+	Undefined    string            `json:"undefined,omitempty"` // why no checkpoint has a score, if none has
+	Checkpoints  []CheckpointScore `json:"checkpoints"`
+	Best         *Best             `json:"best"`
+	Warnings     []string          `json:"warnings,omitempty"`
+}
+
+// Skip counts the clips a metric leaves out for one reason.
+type Skip struct {
+	Reason string `json:"reason"`
+	Clips  int    `json:"clips"`
+}
+
+// Coverage says how many clips were scored and why the others were not:
+// "686 clips, 650 scored: 36 with valence 0".
+func (r *Result) Coverage() string {
+	s := fmt.Sprintf("%d clips, %d scored", r.Clips, r.Scored)
+	var why []string
+	for _, k := range r.SkippedClips {
+		why = append(why, fmt.Sprintf("%d %s", k.Clips, k.Reason))
+	}
+	if len(why) > 0 {
+		s += ": " + strings.Join(why, ", ")
+	}
+	if r.Undefined != "" {
+		s += "; " + r.Undefined
+	}
+	return s
 }
 
 // Failed counts checkpoints that could not be scored.
@@ -118,7 +166,8 @@ func Score(ctx context.Context, d Dataset, lab *Labels, x *wheel.Lexicon, cps []
 	if d.Kind == Emotion && x == nil {
 		return nil, fmt.Errorf("%s is scored through the emotion wheels: give the wheels folder (--wheels)", d.Title)
 	}
-	res := &Result{Dataset: d.Name, Metric: d.Metric(), Checkpoints: make([]CheckpointScore, len(cps))}
+	res := &Result{Dataset: d.Name, Metric: d.Metric(), Clips: len(lab.Names), Checkpoints: make([]CheckpointScore, len(cps))}
+	res.Scored, res.SkippedClips, res.Undefined = coverage(d, lab, x)
 	warns := make([]openset.Warnings, len(cps))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -135,7 +184,7 @@ func Score(ctx context.Context, d Dataset, lab *Labels, x *wheel.Lexicon, cps []
 		return nil, err
 	}
 	for i, c := range res.Checkpoints {
-		if c.Error == "" && (res.Best == nil || *c.Score > res.Best.Score) {
+		if c.Score != nil && (res.Best == nil || *c.Score > res.Best.Score) {
 			res.Best = &Best{Name: c.Name, Score: *c.Score}
 		}
 		for _, m := range warns[i].Messages() {
@@ -146,7 +195,7 @@ func Score(ctx context.Context, d Dataset, lab *Labels, x *wheel.Lexicon, cps []
 }
 
 func scoreOne(d Dataset, lab *Labels, x *wheel.Lexicon, cp Checkpoint, w *openset.Warnings) CheckpointScore {
-	out := CheckpointScore{Name: cp.Name}
+	out := CheckpointScore{Name: cp.Name, sentiment: d.Kind == Sentiment}
 	pred, err := openset.Read(cp.Path)
 	if err != nil {
 		out.Error = err.Error()
@@ -159,13 +208,83 @@ func scoreOne(d Dataset, lab *Labels, x *wheel.Lexicon, cp Checkpoint, w *opense
 		return out
 	}
 	if d.Kind == Emotion {
-		s, n := HitRate(x, lab, texts, w)
-		out.Score, out.Samples = &s, n
+		out.Score, out.Samples = HitRate(x, lab, texts, w)
 	} else {
-		f1, acc, n := SentimentScores(lab, texts, w)
-		out.Score, out.Accuracy, out.Samples = &f1, &acc, n
+		out.Score, out.Accuracy, out.Samples = SentimentScores(lab, texts, w)
 	}
 	return out
+}
+
+// coverage counts the clips d's metric compares and, by reason, those it
+// leaves out; undefined says why the metric has no value, when it has none.
+func coverage(d Dataset, lab *Labels, x *wheel.Lexicon) (scored int, skips []Skip, undefined string) {
+	if d.Kind == Sentiment {
+		zero := 0
+		for _, n := range lab.Names {
+			if lab.Valence[n] == 0 {
+				zero++
+			}
+		}
+		scored = len(lab.Names) - zero
+		if zero > 0 {
+			skips = append(skips, Skip{Reason: "with valence 0", Clips: zero})
+		}
+		if scored == 0 {
+			undefined = "the weighted F1 and accuracy are undefined"
+		}
+		return scored, skips, undefined
+	}
+	var (
+		onNone  int
+		noneEx  []string
+		missing [wheel.NumWheels]int
+		ex      [wheel.NumWheels][]string
+	)
+	example := func(list []string, word string) []string {
+		if len(list) < 3 && !slices.Contains(list, word) {
+			list = append(list, word)
+		}
+		return list
+	}
+	for _, n := range lab.Names {
+		emo := lab.Emotion[n]
+		var on [wheel.NumWheels]bool
+		for k := range on {
+			_, on[k] = x.M3(emo, k, wheel.Level1)
+		}
+		if on == ([wheel.NumWheels]bool{}) {
+			onNone++
+			noneEx = example(noneEx, strconv.Quote(emo))
+			continue
+		}
+		scored++
+		for k := range on {
+			if !on[k] {
+				missing[k]++
+				ex[k] = example(ex[k], strconv.Quote(emo))
+			}
+		}
+	}
+	if onNone > 0 {
+		skips = append(skips, Skip{Reason: fmt.Sprintf("with an emotion on no wheel (e.g. %s)", strings.Join(noneEx, ", ")), Clips: onNone})
+	}
+	for k, m := range missing {
+		if m > 0 {
+			skips = append(skips, Skip{Reason: fmt.Sprintf("with an emotion not on wheel %d, compared on the others (e.g. %s)", k+1, strings.Join(ex[k], ", ")), Clips: m})
+		}
+	}
+	switch {
+	case scored == 0:
+		undefined = "the hit rate is undefined"
+	default:
+		for k, m := range missing {
+			if m == scored {
+				undefined = fmt.Sprintf("no clip's emotion is on wheel %d, so the hit rate (a mean over the wheels) is undefined", k+1)
+				break
+			}
+		}
+	}
+	return scored, skips, undefined
 }
 
 // predictions aligns predictions with the label names, one text per name;
@@ -195,9 +314,10 @@ func predictions(lab *Labels, pred *openset.Set, w *openset.Warnings) []string {
 // whose mapped ground truth is not empty, the mean of |G∩P|; then the mean
 // over the five wheels. A clip whose emotion is on no wheel (neutral, for
 // one) is not compared; samples counts the clips compared on at least one
-// wheel.
+// wheel. The score is nil when a wheel has no clip to compare, as the
+// reference's mean over no clips is not a number.
 // texts holds the prediction of each clip of lab.Names, in that order.
-func HitRate(x *wheel.Lexicon, lab *Labels, texts []string, w *openset.Warnings) (score float64, samples int) {
+func HitRate(x *wheel.Lexicon, lab *Labels, texts []string, w *openset.Warnings) (score *float64, samples int) {
 	// Predictions repeat the same few hundred words: map each distinct
 	// word onto the five wheels once.
 	memo := map[string]*[wheel.NumWheels]string{}
@@ -243,9 +363,13 @@ func HitRate(x *wheel.Lexicon, lab *Labels, texts []string, w *openset.Warnings)
 				}
 			}
 		}
-		rates[k], _ = metric.HitRate(g, p)
+		var n int
+		if rates[k], n = metric.HitRate(g, p); n == 0 {
+			return nil, samples
+		}
 	}
-	return metric.Mean(rates), samples
+	m := metric.Mean(rates)
+	return &m, samples
 }
 
 // SentimentSign maps a sentiment prediction to its sign as the reference
@@ -266,20 +390,31 @@ const WarnOtherSentiment = "sentiment predictions other than positive, negative 
 
 // SentimentScores compares the sign of the predicted sentiment with the
 // sign of the labelled valence, dropping clips whose valence is 0: the
-// weighted F1 and the accuracy of (valence > 0) against (prediction > 0).
+// weighted F1 and the accuracy of (valence > 0) against (prediction > 0),
+// both nil when every clip has valence 0.
 // texts holds the prediction of each clip of lab.Names, in that order.
-func SentimentScores(lab *Labels, texts []string, w *openset.Warnings) (wf1, acc float64, samples int) {
-	var truth, guess []bool
+func SentimentScores(lab *Labels, texts []string, w *openset.Warnings) (wf1, acc *float64, samples int) {
+	positive := func(b bool) int { // the classes 0 and 1, in scikit-learn's order
+		if b {
+			return 1
+		}
+		return 0
+	}
+	var truth, guess []int
 	for i, n := range lab.Names {
 		v := lab.Valence[n]
 		if v == 0 {
 			continue
 		}
-		truth = append(truth, v > 0)
-		guess = append(guess, SentimentSign(texts[i]) > 0)
+		truth = append(truth, positive(v > 0))
+		guess = append(guess, positive(SentimentSign(texts[i]) > 0))
 		if t := texts[i]; t != "positive" && t != "negative" && t != "neutral" {
 			w.Add(WarnOtherSentiment, fmt.Sprintf("%s: %q", n, t))
 		}
 	}
-	return metric.WeightedF1(truth, guess), metric.Accuracy(truth, guess), len(truth)
+	if len(truth) == 0 {
+		return nil, nil, 0
+	}
+	f1, a := metric.WeightedF1(truth, guess), metric.Accuracy(truth, guess)
+	return &f1, &a, len(truth)
 }
