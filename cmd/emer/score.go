@@ -81,6 +81,14 @@ func openWheels(path string) (*wheel.Lexicon, error) {
 
 func f4(v float64) string { return fmt.Sprintf("%.4f", v) }
 
+// f4p is f4 of a score that may be undefined: "n/a" for nil.
+func f4p(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return f4(*v)
+}
+
 func joinNonEmpty(parts ...string) string {
 	var out []string
 	for _, p := range parts {

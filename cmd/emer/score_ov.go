@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"emer/internal/metric"
 	"emer/internal/openset"
+	"emer/internal/wheel"
 )
 
 // scoreOVOptions configures `emer score ov`.
@@ -62,15 +66,55 @@ Examples:
 	return cmd
 }
 
-// ovJSON adds warnings to the table's contract fields.
-type ovJSON struct {
-	*openset.Table
-	Warnings []string `json:"warnings,omitempty"`
+// ovColumn is one OV-MER column in JSON: F, precision and recall, null
+// when the column scored no sample, and the number of samples it scored.
+type ovColumn struct {
+	F         *float64 `json:"f"`
+	Precision *float64 `json:"precision"`
+	Recall    *float64 `json:"recall"`
+	Scored    int      `json:"scored"`
 }
 
+// ovMean is a mean of columns, null when one of them is.
+type ovMean struct {
+	F         *float64 `json:"f"`
+	Precision *float64 `json:"precision"`
+	Recall    *float64 `json:"recall"`
+}
+
+type ovLevels[T any] struct {
+	Level1 T `json:"level1"`
+	Level2 T `json:"level2"`
+}
+
+// ovJSON is the --json contract of the OV-MER table: the columns, and how
+// many samples were scored (in at least one column) and why the others
+// were not.
+type ovJSON struct {
+	Samples   int                           `json:"samples"`
+	Scored    int                           `json:"scored"`
+	EmptyGT   int                           `json:"empty_ground_truth"`    // an empty ground-truth list
+	OffWheels int                           `json:"no_label_on_any_wheel"` // labels, none known to the wheels
+	M1        ovColumn                      `json:"m1"`
+	M2        ovColumn                      `json:"m2"`
+	M3        map[string]ovLevels[ovColumn] `json:"m3"`
+	M3Mean    ovLevels[ovMean]              `json:"m3_mean"`
+	MAvg      *float64                      `json:"m_avg"`
+	Warnings  []string                      `json:"warnings,omitempty"`
+}
+
+// synonymJSON is the --json contract of the MER2024 metric: the figures,
+// null when no sample was scored, and how many samples were scored and why
+// the others were not.
 type synonymJSON struct {
-	openset.SynonymResult
-	Warnings []string `json:"warnings,omitempty"`
+	Samples   int      `json:"samples"`
+	Scored    int      `json:"scored"`
+	EmptyGT   int      `json:"empty_ground_truth"`         // an empty ground-truth list
+	Ungrouped int      `json:"no_label_in_synonym_groups"` // labels, none in the sample's groups
+	Precision *float64 `json:"precision"`
+	Recall    *float64 `json:"recall"`
+	Mean      *float64 `json:"mean"`
+	Warnings  []string `json:"warnings,omitempty"`
 }
 
 func runScoreOV(_ context.Context, opts scoreOVOptions) error {
@@ -87,50 +131,211 @@ func runScoreOV(_ context.Context, opts scoreOVOptions) error {
 	if err != nil {
 		return fmt.Errorf("ground truth: %w", err)
 	}
+	if len(gt.Names) == 0 {
+		return fmt.Errorf("ground truth: %s holds no samples, nothing to score", opts.gt)
+	}
 	pred, err := openset.Read(opts.pred)
 	if err != nil {
 		return fmt.Errorf("predictions: %w", err)
 	}
 	var warn openset.Warnings
 	pairs := openset.Align(gt, pred, &warn)
-	if len(gt.Names) > 0 && warn.Count(openset.WarnMissingPred) == len(gt.Names) {
+	if warn.Count(openset.WarnMissingPred) == len(gt.Names) {
 		return fmt.Errorf("none of the %d ground-truth samples of %s has a prediction in %s: are these files of the same dataset?", len(gt.Names), opts.gt, opts.pred)
 	}
-
 	if opts.synonyms != "" {
-		syn, err := openset.ReadSynonyms(opts.synonyms)
-		if err != nil {
-			return err
-		}
-		r := openset.ScoreSynonyms(syn, pairs, &warn)
-		printWarnings(opts.err, warn.Messages())
-		if opts.json {
-			return writeJSON(opts.out, synonymJSON{r, warn.Messages()})
-		}
-		tw := newTable(opts.out)
-		fmt.Fprintf(tw, "samples\tprecision\trecall\tmean\n")
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.Samples, f4(r.Precision), f4(r.Recall), f4(r.Mean))
-		return tw.Flush()
+		return scoreSynonyms(opts, pairs, &warn)
 	}
-
 	x, err := openWheels(opts.wheels)
 	if err != nil {
 		return err
 	}
 	t := openset.Score(x, pairs)
 	printWarnings(opts.err, warn.Messages())
+	out := ovResult(x, t, pairs)
+	out.Warnings = warn.Messages()
 	if opts.json {
-		return writeJSON(opts.out, ovJSON{t, warn.Messages()})
+		err = writeJSON(opts.out, out)
+	} else {
+		err = printOV(opts.out, out)
 	}
-	names, cols := t.Columns()
-	tw := newTable(opts.out)
-	fmt.Fprintf(tw, "column\tF\tprecision\trecall\n")
-	for i, n := range names {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n, f4(cols[i].F), f4(cols[i].Precision), f4(cols[i].Recall))
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(tw, "wheels L1 mean\t%s\t%s\t%s\n", f4(t.M3Mean.Level1.F), f4(t.M3Mean.Level1.Precision), f4(t.M3Mean.Level1.Recall))
-	fmt.Fprintf(tw, "wheels L2 mean\t%s\t%s\t%s\n", f4(t.M3Mean.Level2.F), f4(t.M3Mean.Level2.Precision), f4(t.M3Mean.Level2.Recall))
-	fmt.Fprintf(tw, "m_avg (12 F)\t%s\t\t\n", f4(t.MAvg))
-	fmt.Fprintf(tw, "samples\t%d\t\t\n", t.Samples)
-	return tw.Flush()
+	var undefined []string
+	for i, c := range out.columns() {
+		if c.F == nil {
+			undefined = append(undefined, ovColumnNames()[i])
+		}
+	}
+	switch {
+	case out.Scored == 0:
+		return fmt.Errorf("%s: nothing could be scored: %s", opts.gt, out.coverage())
+	case len(undefined) > 0:
+		return fmt.Errorf("%s: no ground-truth label maps onto %s, so m_avg is undefined (%s)", opts.gt, strings.Join(undefined, ", "), out.coverage())
+	}
+	return nil
+}
+
+// ovColumnNames are the table's names of the twelve columns, in the order
+// of wheel.Mappings.
+func ovColumnNames() []string {
+	names := []string{"M1", "M2"}
+	for w := range wheel.NumWheels {
+		names = append(names, fmt.Sprintf("W%d-L1", w+1), fmt.Sprintf("W%d-L2", w+1))
+	}
+	return names
+}
+
+// ovResult joins the table's figures with how many samples each column
+// scored: a column scores the samples whose ground truth it maps to at
+// least one label, and has no figures when there are none.
+func ovResult(x *wheel.Lexicon, t *openset.Table, pairs []openset.Pair) *ovJSON {
+	out := &ovJSON{Samples: len(pairs), M3: map[string]ovLevels[ovColumn]{}}
+	scored := make([]int, len(wheel.Mappings()))
+	for _, p := range pairs {
+		if len(p.GT) == 0 {
+			out.EmptyGT++
+			continue
+		}
+		mapped := false
+		for i, m := range wheel.Mappings() {
+			if len(x.MapSet(m, p.GT)) > 0 {
+				scored[i]++
+				mapped = true
+			}
+		}
+		if mapped {
+			out.Scored++
+		} else {
+			out.OffWheels++
+		}
+	}
+	_, prfs := t.Columns()
+	col := func(i int) ovColumn {
+		if scored[i] == 0 {
+			return ovColumn{}
+		}
+		r := prfs[i]
+		return ovColumn{F: &r.F, Precision: &r.Precision, Recall: &r.Recall, Scored: scored[i]}
+	}
+	out.M1, out.M2 = col(0), col(1)
+	levelDefined := [2]bool{true, true}
+	for w := range wheel.NumWheels {
+		l := ovLevels[ovColumn]{Level1: col(2 + 2*w), Level2: col(3 + 2*w)}
+		out.M3[fmt.Sprintf("wheel%d", w+1)] = l
+		levelDefined[0] = levelDefined[0] && l.Level1.F != nil
+		levelDefined[1] = levelDefined[1] && l.Level2.F != nil
+	}
+	mean := func(ok bool, r metric.PRF) ovMean {
+		if !ok {
+			return ovMean{}
+		}
+		return ovMean{F: &r.F, Precision: &r.Precision, Recall: &r.Recall}
+	}
+	out.M3Mean = ovLevels[ovMean]{Level1: mean(levelDefined[0], t.M3Mean.Level1), Level2: mean(levelDefined[1], t.M3Mean.Level2)}
+	if !slices.ContainsFunc(out.columns(), func(c ovColumn) bool { return c.F == nil }) {
+		out.MAvg = &t.MAvg
+	}
+	return out
+}
+
+// columns returns the twelve columns in table order.
+func (o *ovJSON) columns() []ovColumn {
+	cols := []ovColumn{o.M1, o.M2}
+	for w := range wheel.NumWheels {
+		l := o.M3[fmt.Sprintf("wheel%d", w+1)]
+		cols = append(cols, l.Level1, l.Level2)
+	}
+	return cols
+}
+
+// coverage says how many samples were scored and why the others were not:
+// "332 samples, 0 scored: 332 with no ground-truth label on any wheel".
+func (o *ovJSON) coverage() string {
+	return coverageLine(o.Samples, o.Scored,
+		reason{o.EmptyGT, "with an empty ground-truth list"},
+		reason{o.OffWheels, "with no ground-truth label on any wheel"})
+}
+
+// reason is a count of samples left out for one reason.
+type reason struct {
+	n    int
+	text string
+}
+
+func coverageLine(samples, scored int, why ...reason) string {
+	s := fmt.Sprintf("%d samples, %d scored", samples, scored)
+	var parts []string
+	for _, r := range why {
+		if r.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", r.n, r.text))
+		}
+	}
+	if len(parts) > 0 {
+		s += ": " + strings.Join(parts, ", ")
+	}
+	return s
+}
+
+func printOV(w io.Writer, o *ovJSON) error {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "column\tF\tprecision\trecall\tscored\n")
+	for i, c := range o.columns() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", ovColumnNames()[i], f4p(c.F), f4p(c.Precision), f4p(c.Recall), c.Scored)
+	}
+	fmt.Fprintf(tw, "wheels L1 mean\t%s\t%s\t%s\t\n", f4p(o.M3Mean.Level1.F), f4p(o.M3Mean.Level1.Precision), f4p(o.M3Mean.Level1.Recall))
+	fmt.Fprintf(tw, "wheels L2 mean\t%s\t%s\t%s\t\n", f4p(o.M3Mean.Level2.F), f4p(o.M3Mean.Level2.Precision), f4p(o.M3Mean.Level2.Recall))
+	fmt.Fprintf(tw, "m_avg (12 F)\t%s\t\t\t\n", f4p(o.MAvg))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, o.coverage())
+	return err
+}
+
+// scoreSynonyms prints the MER2024 metric. A sample is scored when its
+// ground truth keeps a label once mapped through its synonym groups.
+func scoreSynonyms(opts scoreOVOptions, pairs []openset.Pair, warn *openset.Warnings) error {
+	syn, err := openset.ReadSynonyms(opts.synonyms)
+	if err != nil {
+		return err
+	}
+	r := openset.ScoreSynonyms(syn, pairs, warn)
+	printWarnings(opts.err, warn.Messages())
+	out := synonymJSON{Samples: len(pairs), Scored: r.Samples, Warnings: warn.Messages()}
+	for _, p := range pairs {
+		switch groups, ok := syn[p.Name]; {
+		case len(p.GT) == 0:
+			out.EmptyGT++
+		case ok && len(openset.Canonical(groups, p.GT)) == 0:
+			out.Ungrouped++
+		}
+	}
+	if r.Samples > 0 {
+		out.Precision, out.Recall, out.Mean = &r.Precision, &r.Recall, &r.Mean
+	}
+	if opts.json {
+		err = writeJSON(opts.out, out)
+	} else {
+		tw := newTable(opts.out)
+		fmt.Fprintf(tw, "samples\tprecision\trecall\tmean\n")
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", out.Samples, f4p(out.Precision), f4p(out.Recall), f4p(out.Mean))
+		if err = tw.Flush(); err == nil {
+			_, err = fmt.Fprintln(opts.out, out.coverage())
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if out.Scored == 0 {
+		return fmt.Errorf("%s: nothing could be scored: %s", opts.gt, out.coverage())
+	}
+	return nil
+}
+
+func (o synonymJSON) coverage() string {
+	return coverageLine(o.Samples, o.Scored,
+		reason{o.EmptyGT, "with an empty ground-truth list"},
+		reason{o.Ungrouped, "with no ground-truth label in the sample's synonym groups"})
 }

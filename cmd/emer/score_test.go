@@ -1,13 +1,21 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"emer/internal/sharedtest"
 )
@@ -380,5 +388,309 @@ func TestScoreUnibenchAllMixedRuns(t *testing.T) {
 	}
 	if len(got.Skipped) != 1 || !strings.Contains(got.Skipped[0].Reason, "checkpoints of 2 runs (run-a, run-b)") {
 		t.Errorf("skipped %+v", got.Skipped)
+	}
+}
+
+// A ground truth with nothing to score is an error, not a table of zeros:
+// the figures are n/a (null in JSON), the samples left out are counted by
+// reason, and the exit status is 1. Partly scorable files keep their
+// figures and report what was left out.
+func TestScoreOVNothingScored(t *testing.T) {
+	wheels := sharedData(t, "emotion-wheel", "affectgpt2025")
+	synonyms := sharedData(t, "ovmerd", "openset-synonym.zip")
+	dir := filepath.Join("testdata", "score", "unscored")
+	pred := filepath.Join("testdata", "score", "pred.good.csv")
+	synPred := filepath.Join(dir, "ungrouped.pred.csv")
+	type counts struct {
+		Samples   int  `json:"samples"`
+		Scored    int  `json:"scored"`
+		EmptyGT   int  `json:"empty_ground_truth"`
+		OffWheels *int `json:"no_label_on_any_wheel"`
+		Ungrouped *int `json:"no_label_in_synonym_groups"`
+	}
+	zero, one, two, three := 0, 1, 2, 3
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		code    int
+		stdout  []string // in the table
+		stderr  string
+		counts  counts
+		defined bool // m_avg, or the synonym mean, is a number
+	}{
+		{name: "header only", args: []string{"--gt", filepath.Join(dir, "header-only.bad.csv"), "--pred", pred, "--wheels", wheels},
+			code: 1, stderr: "header-only.bad.csv holds no samples, nothing to score"},
+		{name: "labels off the wheels", args: []string{"--gt", filepath.Join(dir, "off-wheels.bad.csv"), "--pred", pred, "--wheels", wheels},
+			code: 1, stdout: []string{"M1              n/a  n/a        n/a     0", "m_avg (12 F)    n/a", "3 samples, 0 scored: 3 with no ground-truth label on any wheel"},
+			stderr: "off-wheels.bad.csv: nothing could be scored: 3 samples, 0 scored: 3 with no ground-truth label on any wheel",
+			counts: counts{Samples: 3, OffWheels: &three}},
+		{name: "empty label lists", args: []string{"--gt", filepath.Join(dir, "empty-lists.bad.csv"), "--pred", pred, "--wheels", wheels},
+			code: 1, stdout: []string{"wheels L1 mean  n/a  n/a        n/a", "3 samples, 0 scored: 3 with an empty ground-truth list"},
+			stderr: "empty-lists.bad.csv: nothing could be scored: 3 samples, 0 scored: 3 with an empty ground-truth list",
+			counts: counts{Samples: 3, EmptyGT: 3, OffWheels: &zero}},
+		{name: "some samples scored", args: []string{"--gt", filepath.Join(dir, "partial.csv"), "--pred", pred, "--wheels", wheels},
+			code: 0, stdout: []string{"m_avg (12 F)    0.9167", "3 samples, 1 scored: 1 with an empty ground-truth list, 1 with no ground-truth label on any wheel"},
+			counts: counts{Samples: 3, Scored: 1, EmptyGT: 1, OffWheels: &one}, defined: true},
+		{name: "synonyms: labels in no group", args: []string{"--gt", filepath.Join(dir, "ungrouped.bad.csv"), "--pred", synPred, "--synonyms", synonyms},
+			code: 1, stdout: []string{"2        n/a        n/a     n/a", "2 samples, 0 scored: 2 with no ground-truth label in the sample's synonym groups"},
+			stderr: "ungrouped.bad.csv: nothing could be scored: 2 samples, 0 scored: 2 with no ground-truth label in the sample's synonym groups",
+			counts: counts{Samples: 2, Ungrouped: &two}},
+		{name: "synonyms: empty label lists", args: []string{"--gt", filepath.Join(dir, "empty-lists.bad.csv"), "--pred", pred, "--synonyms", synonyms},
+			code: 1, stdout: []string{"3 samples, 0 scored: 3 with an empty ground-truth list"},
+			stderr: "nothing could be scored: 3 samples, 0 scored: 3 with an empty ground-truth list",
+			counts: counts{Samples: 3, EmptyGT: 3, Ungrouped: &zero}},
+		{name: "synonyms: some samples scored", args: []string{"--gt", filepath.Join(dir, "ungrouped-partial.csv"), "--pred", synPred, "--synonyms", synonyms},
+			code: 0, stdout: []string{"2        1.0000     1.0000  1.0000", "2 samples, 1 scored: 1 with no ground-truth label in the sample's synonym groups"},
+			counts: counts{Samples: 2, Scored: 1, Ungrouped: &one}, defined: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"score", "ov"}, tc.args...)
+			code, out, errOut := run(t, args...)
+			if code != tc.code || !strings.Contains(errOut, tc.stderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, tc.code, tc.stderr)
+			}
+			for _, s := range tc.stdout {
+				if !strings.Contains(out, s) {
+					t.Errorf("table lacks %q:\n%s", s, out)
+				}
+			}
+			if tc.stdout == nil && out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+			code, out, errOut = run(t, append(args, "--json")...)
+			if code != tc.code {
+				t.Errorf("--json: exit %d, want %d: %s", code, tc.code, errOut)
+			}
+			if tc.stdout == nil {
+				return
+			}
+			var got struct {
+				counts
+				M1     map[string]*float64 `json:"m1"`
+				MAvg   *float64            `json:"m_avg"`
+				Recall *float64            `json:"recall"`
+				Mean   *float64            `json:"mean"`
+			}
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if diff := cmp.Diff(tc.counts, got.counts); diff != "" {
+				t.Errorf("counts (-want +got)\n%s", diff)
+			}
+			headline := got.MAvg
+			if tc.counts.Ungrouped != nil {
+				headline = got.Mean
+				if (got.Recall != nil) != tc.defined {
+					t.Errorf("recall %v, want a number: %v", got.Recall, tc.defined)
+				}
+			} else if (got.M1["f"] != nil) != tc.defined {
+				t.Errorf("m1 %v, want numbers: %v", got.M1, tc.defined)
+			}
+			if (headline != nil) != tc.defined {
+				t.Errorf("headline %v, want a number: %v\n%s", headline, tc.defined, out)
+			}
+			if !tc.defined && !strings.Contains(out, `null`) {
+				t.Errorf("JSON without null: %s", out)
+			}
+		})
+	}
+}
+
+// npyFile is a .npy file (format 1.0) with the given header fields and body.
+func npyFile(descr, shape string, body []byte) []byte {
+	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape)
+	for (10+len(h)+1)%64 != 0 {
+		h += " "
+	}
+	h += "\n"
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)), byte(len(h)>>8))
+	return append(append(b, h...), body...)
+}
+
+// pickleValence is the pickle numpy.save writes for a 0-d object array
+// holding {clip: {"val": valence}}.
+func pickleValence(val map[string]float64) []byte {
+	var p bytes.Buffer
+	str := func(s string) {
+		p.WriteByte('X')
+		binary.Write(&p, binary.LittleEndian, uint32(len(s)))
+		p.WriteString(s)
+	}
+	num := func(i int32) { p.WriteByte('J'); binary.Write(&p, binary.LittleEndian, i) }
+	p.Write([]byte{0x80, 3})
+	p.WriteString("cnumpy.core.multiarray\n_reconstruct\n(cnumpy\nndarray\n(J\x00\x00\x00\x00tB\x01\x00\x00\x00btR")
+	p.WriteString("(")
+	num(1)
+	p.WriteString("(tcnumpy\ndtype\n(")
+	str("O8")
+	p.Write([]byte{0x89, 0x88, 't', 'R', '('})
+	num(3)
+	str("|")
+	p.WriteString("NNN")
+	num(-1)
+	num(1)
+	num(0)
+	p.WriteString("tb")
+	p.WriteByte(0x89)
+	p.WriteString("](}(")
+	for _, name := range slices.Sorted(maps.Keys(val)) {
+		str(name)
+		p.WriteString("}(")
+		str("val")
+		p.WriteByte('G')
+		binary.Write(&p, binary.BigEndian, math.Float64bits(val[name]))
+		p.WriteByte('u')
+	}
+	p.WriteString("uetb.")
+	return p.Bytes()
+}
+
+// unicodeNpy is a 1-d '<U' array of the strings.
+func unicodeNpy(ss []string) []byte {
+	width := 1
+	for _, s := range ss {
+		width = max(width, len([]rune(s)))
+	}
+	var body bytes.Buffer
+	for _, s := range ss {
+		r := []rune(s)
+		for i := range width {
+			var c uint32
+			if i < len(r) {
+				c = uint32(r[i])
+			}
+			binary.Write(&body, binary.LittleEndian, c)
+		}
+	}
+	return npyFile(fmt.Sprintf("<U%d", width), fmt.Sprintf("(%d,)", len(ss)), body.Bytes())
+}
+
+// writeNpz writes an .npz archive of the named .npy members.
+func writeNpz(t *testing.T, path string, members map[string][]byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, n := range slices.Sorted(maps.Keys(members)) {
+		w, err := zw.Create(n + ".npy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(members[n])
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mosiFiles writes MOSI labels with the given valences and one checkpoint
+// predicting "positive" for every clip, in the released layout:
+// labels/cmumosi-process_label.npz and outputs/results-cmumosi/run/.
+func mosiFiles(t *testing.T, val map[string]float64) (labelsDir, outputsDir string) {
+	t.Helper()
+	dir := t.TempDir()
+	labelsDir, outputsDir = filepath.Join(dir, "labels"), filepath.Join(dir, "outputs")
+	writeNpz(t, filepath.Join(labelsDir, "cmumosi-process_label.npz"),
+		map[string][]byte{"test_corpus": npyFile("|O", "()", pickleValence(val))})
+	names := slices.Sorted(maps.Keys(val))
+	items := make([]string, len(names))
+	for i := range items {
+		items[i] = "positive"
+	}
+	writeNpz(t, filepath.Join(outputsDir, "results-cmumosi", "run", "checkpoint_000030_loss_0.602-openset-sentiment.npz"),
+		map[string][]byte{"filenames": unicodeNpy(names), "fileitems": unicodeNpy(items)})
+	return labelsDir, outputsDir
+}
+
+// A dataset whose clips all have valence 0 has nothing to score: n/a and
+// null, not 0, with the count, and exit 1; --all reports it as a dataset
+// that could not be scored. Clips with valence 0 among others are counted.
+func TestScoreUnibenchNothingScored(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		val      map[string]float64
+		all      bool
+		code     int
+		stdout   string
+		stderr   string
+		score    bool // the checkpoint has a score in JSON
+		coverage string
+	}{
+		{name: "every valence 0", val: map[string]float64{"a": 0, "b": 0},
+			code: 1, stdout: "checkpoint_000030_loss_0.602  n/a          n/a       0\n2 clips, 0 scored: 2 with valence 0; the weighted F1 and accuracy are undefined\n",
+			stderr: "MOSI: " + "LABELS: nothing could be scored: 2 clips, 0 scored: 2 with valence 0; the weighted F1 and accuracy are undefined"},
+		{name: "every valence 0, --all", val: map[string]float64{"a": 0, "b": 0}, all: true,
+			code: 1, stdout: "MOSI     weighted_f1  n/a               1            0 of 2",
+			stderr: "error: mosi: LABELS: nothing could be scored: 2 clips, 0 scored: 2 with valence 0"},
+		{name: "some valence 0", val: map[string]float64{"a": 0, "b": 1.5, "c": -2},
+			code: 0, stdout: "3 clips, 2 scored: 1 with valence 0", score: true},
+		{name: "some valence 0, --all", val: map[string]float64{"a": 0, "b": 1.5, "c": -2}, all: true,
+			code: 0, stdout: "MOSI       weighted_f1  0.3333  checkpoint_000030_loss_0.602  1            2 of 3", score: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			labelsDir, outputsDir := mosiFiles(t, tc.val)
+			labels := filepath.Join(labelsDir, "cmumosi-process_label.npz")
+			args := []string{"score", "unibench", "--dataset", "mosi", "--labels", labels, "--pred", filepath.Join(outputsDir, "results-cmumosi")}
+			if tc.all {
+				args = []string{"score", "unibench", "--all", "--labels-dir", labelsDir, "--outputs-dir", outputsDir}
+			}
+			code, out, errOut := run(t, args...)
+			stderr := strings.ReplaceAll(tc.stderr, "LABELS", labels)
+			if code != tc.code || !strings.Contains(errOut, stderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, tc.code, stderr)
+			}
+			if !strings.Contains(out, tc.stdout) {
+				t.Errorf("table lacks %q:\n%s", tc.stdout, out)
+			}
+			code, out, _ = run(t, append(args, "--json")...)
+			if code != tc.code {
+				t.Errorf("--json: exit %d, want %d", code, tc.code)
+			}
+			type result struct {
+				Clips, Scored int
+				Checkpoints   []map[string]json.RawMessage
+			}
+			var got result
+			if tc.all {
+				var all struct{ Datasets map[string]result }
+				err := json.Unmarshal([]byte(out), &all)
+				if err != nil {
+					t.Fatalf("%v: %s", err, out)
+				}
+				got = all.Datasets["mosi"]
+			} else if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if got.Clips != len(tc.val) || len(got.Checkpoints) != 1 {
+				t.Fatalf("JSON %s", out)
+			}
+			for _, k := range []string{"score", "accuracy"} {
+				v, ok := got.Checkpoints[0][k]
+				if !ok || (string(v) != "null") != tc.score {
+					t.Errorf("%s = %s (present %v), want a number: %v\n%s", k, v, ok, tc.score, out)
+				}
+			}
+		})
+	}
+}
+
+// --all with no output folder it can score prints nothing on stdout: the
+// error and the folders skipped go to stderr.
+func TestScoreUnibenchAllNothingFound(t *testing.T) {
+	labelsDir, outputsDir := mosiFiles(t, map[string]float64{"a": 1})
+	if err := os.Rename(filepath.Join(outputsDir, "results-cmumosi"), filepath.Join(outputsDir, "results-other")); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{nil, {"--json"}} {
+		code, out, errOut := run(t, append([]string{"score", "unibench", "--all", "--labels-dir", labelsDir, "--outputs-dir", outputsDir}, args...)...)
+		if code != 1 || out != "" || !strings.Contains(errOut, "results-other: not a MER-UniBench output folder") ||
+			!strings.Contains(errOut, "emer: no MER-UniBench output folder with labels and predictions found under "+outputsDir) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
 	}
 }

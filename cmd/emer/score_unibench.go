@@ -131,7 +131,13 @@ func runScoreUnibench(ctx context.Context, opts scoreUnibenchOptions) error {
 	if err != nil {
 		return err
 	}
-	return checkpointFailures(opts.err, []*unibench.Result{r})
+	if err := checkpointFailures(opts.err, []*unibench.Result{r}); err != nil {
+		return err
+	}
+	if r.Undefined != "" {
+		return fmt.Errorf("%s: %s: nothing could be scored: %s", d.Title, lab.Path, r.Coverage())
+	}
+	return nil
 }
 
 // checkpointFailures reports unreadable checkpoints on stderr and returns
@@ -168,16 +174,20 @@ func printCheckpoints(w io.Writer, d unibench.Dataset, r *unibench.Result) error
 		switch {
 		case c.Error != "":
 			fmt.Fprintf(tw, "%s\tfailed\t\t\n", c.Name)
-		case c.Accuracy != nil:
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.Name+mark, f4(*c.Score), f4(*c.Accuracy), c.Samples)
+		case d.Kind == unibench.Sentiment:
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.Name+mark, f4p(c.Score), f4p(c.Accuracy), c.Samples)
 		default:
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", c.Name+mark, f4(*c.Score), c.Samples)
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", c.Name+mark, f4p(c.Score), c.Samples)
 		}
 	}
 	if r.Best != nil {
 		fmt.Fprintf(tw, "best: %s\t%s\t\n", r.Best.Name, f4(r.Best.Score))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, r.Coverage())
+	return err
 }
 
 // skipped is an output folder --all did not score, with the reason.
@@ -237,6 +247,12 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 		}
 		needWheels = needWheels || d.Kind == unibench.Emotion
 		jobs = append(jobs, &unibenchJob{d: d, dir: dir, cps: cps, order: indexOf(d)})
+	}
+	if len(jobs) == 0 {
+		for _, s := range out.Skipped {
+			fmt.Fprintf(opts.err, "skipped %s: %s\n", s.Dir, s.Reason)
+		}
+		return errors.New("no MER-UniBench output folder with labels and predictions found under " + opts.outputsDir)
 	}
 	opts.wheels = wheelsPath(opts.wheels)
 	if needWheels && opts.wheels == "" {
@@ -301,6 +317,9 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 		for _, w := range j.res.Warnings {
 			fmt.Fprintf(opts.err, "warning: %s: %s\n", j.d.Name, w)
 		}
+		if j.res.Undefined != "" {
+			failed = append(failed, fmt.Errorf("%s: %s: nothing could be scored: %s", j.d.Name, j.lab.Path, j.res.Coverage()))
+		}
 	}
 	if len(bests) > 0 {
 		m := metric.Mean(bests)
@@ -323,9 +342,6 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 	if len(failed) > 0 {
 		return fmt.Errorf("%d datasets could not be scored: %w", len(failed), errPartial)
 	}
-	if len(jobs) == 0 {
-		return errors.New("no MER-UniBench output folder with labels found under " + opts.outputsDir)
-	}
 	return nil
 }
 
@@ -342,15 +358,23 @@ func indexOf(d unibench.Dataset) int {
 // then the Table 2 row and what was skipped.
 func printTable2(w io.Writer, jobs []*unibenchJob, out allJSON) error {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "dataset\tmetric\tbest\tcheckpoint\tcheckpoints\n")
+	fmt.Fprintf(tw, "dataset\tmetric\tbest\tcheckpoint\tcheckpoints\tclips scored\n")
 	var head, row []string
 	for _, j := range jobs {
 		r, ok := out.Datasets[j.d.Name]
-		if !ok || r.Best == nil {
-			fmt.Fprintf(tw, "%s\t%s\tfailed\t\t\n", j.d.Title, j.d.Metric())
+		switch {
+		case !ok:
+			fmt.Fprintf(tw, "%s\t%s\tfailed\t\t\t\n", j.d.Title, j.d.Metric())
+			continue
+		case r.Best == nil:
+			what := "failed"
+			if r.Undefined != "" {
+				what = "n/a"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t%d\t%d of %d\n", j.d.Title, r.Metric, what, len(r.Checkpoints), r.Scored, r.Clips)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", j.d.Title, r.Metric, f4(r.Best.Score), r.Best.Name, len(r.Checkpoints))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d of %d\n", j.d.Title, r.Metric, f4(r.Best.Score), r.Best.Name, len(r.Checkpoints), r.Scored, r.Clips)
 		head = append(head, j.d.Title)
 		row = append(row, f4(r.Best.Score))
 	}
