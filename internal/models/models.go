@@ -36,6 +36,12 @@ const (
 	TinyFaceDetectorWeights  = "tiny_face_detector_model.bin"
 	FaceExpressionManifest   = "face_expression_model-weights_manifest.json"
 	FaceExpressionWeights    = "face_expression_model.bin"
+	FaceLandmarkManifest     = "face_landmark_68_model-weights_manifest.json"
+	FaceLandmarkWeights      = "face_landmark_68_model.bin"
+	FaceLandmarkTinyManifest = "face_landmark_68_tiny_model-weights_manifest.json"
+	FaceLandmarkTinyWeights  = "face_landmark_68_tiny_model.bin"
+	SSDMobilenetManifest     = "ssd_mobilenetv1_model-weights_manifest.json"
+	SSDMobilenetWeights      = "ssd_mobilenetv1_model.bin"
 )
 
 // Files lists every model file with its pinned size and digest.
@@ -44,6 +50,12 @@ var Files = []File{
 	{TinyFaceDetectorWeights, 193321, "b7503ce7df31039b1c43316a9b865cab6a70dd748cc602d3fa28b551503c3871"},
 	{FaceExpressionManifest, 6980, "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8"},
 	{FaceExpressionWeights, 329468, "9a9840f2cf1f4c7eab95f197512569345c00d2426754d4608b92af30e0300f3d"},
+	{FaceLandmarkManifest, 8485, "ca4886639f86e99b39fed0c155f81b63317225773bd9616716e887b0153389c9"},
+	{FaceLandmarkWeights, 356840, "4611ef65c87d836d03d684b30eec4d195d8b219fa1dd58fc58945831c6b9299b"},
+	{FaceLandmarkTinyManifest, 4806, "9a1a5dd19fd814fd5095c3cb58f8e0d3193b8c5b9a6715b30a69d559aea31ad4"},
+	{FaceLandmarkTinyWeights, 77224, "b98e9f2f7da76f8a6dda9741a36ed485b224b889d552de2b2c1bb16217f67bfc"},
+	{SSDMobilenetManifest, 28233, "888f744dffbc84f5f060d1f8427d9742341943a2dfaaf9205d10029b7e7a2955"},
+	{SSDMobilenetWeights, 5616957, "2835640602d53718aa6ae9a42896327eaa21beefed056c218d32ca7d79e1e2f8"},
 }
 
 // packageDir is the folder inside the package tarball that holds the files.

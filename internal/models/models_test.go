@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // installed returns the verified contents of the real model files, or
@@ -231,5 +233,33 @@ func TestNPMPack(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	if _, err := NPMPack(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "apt-get install npm") {
 		t.Errorf("without npm: %v, want advice to install it", err)
+	}
+}
+
+// TestInstallAddsLandmarkAndSSDFiles checks that a directory installed
+// before the landmark nets and the SSD detector were pinned gets their six
+// files on the next install, and keeps the four it had.
+func TestInstallAddsLandmarkAndSSDFiles(t *testing.T) {
+	real := installed(t)
+	earlier := []string{TinyFaceDetectorManifest, TinyFaceDetectorWeights, FaceExpressionManifest, FaceExpressionWeights}
+	added := []string{FaceLandmarkManifest, FaceLandmarkWeights, FaceLandmarkTinyManifest, FaceLandmarkTinyWeights, SSDMobilenetManifest, SSDMobilenetWeights}
+	dir := t.TempDir()
+	for _, name := range earlier {
+		if err := os.WriteFile(filepath.Join(dir, name), real[name], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := 0
+	wrote, err := Install(context.Background(), dir, fakePack(t, real, &calls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(added, wrote); diff != "" || calls != 1 {
+		t.Errorf("install wrote (-want +got):\n%s\nwith %d fetches, want 1", diff, calls)
+	}
+	for _, name := range added {
+		if _, err := ReadFile(dir, name); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
