@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -25,16 +26,6 @@ type commandFactory func(g *globalOptions) *cobra.Command
 var commandFactories []commandFactory
 
 func register(f commandFactory) { commandFactories = append(commandFactories, f) }
-
-// exitError carries a process exit status through cobra without printing
-// anything more: the command has already reported what went wrong.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
 
 // errPartial is returned by a command that finished its work and wrote its
 // output but had some items fail; the process exits with status 1.
@@ -68,28 +59,94 @@ Every command explains its flags and shows examples with --help.
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
 	root.AddCommand(cmds...)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	guardUsage(root)
 	return root
 }
 
-// execute runs the CLI with args and returns the process exit status.
+// guardUsage makes every mistake in how c and its subcommands are called
+// a usage error. Flag syntax errors come through the flag error function;
+// this wraps what cobra reports as plain errors: the argument validators,
+// a word after a command family that names none of its commands (for which
+// cobra would print the help and succeed), and missing required flags.
+func guardUsage(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		guardUsage(sub)
+	}
+	args := c.Args
+	if c.HasSubCommands() {
+		args = func(cmd *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return unknownCommand(cmd, a[0])
+			}
+			return nil
+		}
+		if !c.Runnable() {
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+	}
+	if args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if err := args(cmd, a); err != nil {
+				return usageErrorf("%v", err)
+			}
+			return nil
+		}
+	}
+	pre, preE := c.PreRun, c.PreRunE
+	c.PreRun = nil
+	c.PreRunE = func(cmd *cobra.Command, a []string) error {
+		if err := cmd.ValidateRequiredFlags(); err != nil {
+			return usageErrorf("%v", err)
+		}
+		if err := cmd.ValidateFlagGroups(); err != nil {
+			return usageErrorf("%v", err)
+		}
+		if preE != nil {
+			return preE(cmd, a)
+		}
+		if pre != nil {
+			pre(cmd, a)
+		}
+		return nil
+	}
+}
+
+// unknownCommand is the error for a word that names no subcommand of c.
+func unknownCommand(c *cobra.Command, word string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", word, c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default, set only where it suggests itself
+	}
+	if s := c.SuggestionsFor(word); len(s) > 0 {
+		for i := range s {
+			s[i] = strconv.Quote(s[i])
+		}
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	return errors.New(msg + "; see '" + c.CommandPath() + " --help'")
+}
+
+// execute runs the CLI with args and returns the process exit status:
+// 0 on success, 1 when the command failed (or some of its items did), 2
+// for a mistake in the command line, and 128 plus the signal's number
+// (130 for SIGINT, 143 for SIGTERM) when a signal cancelled ctx.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globalOptions{stdout: stdout, stderr: stderr}
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil && isCobraUsage(err) {
-		err = usageErrorf("%v", err)
+	var sig *interruption
+	if errors.As(context.Cause(ctx), &sig) {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "emer: %v\n", err)
+		}
+		fmt.Fprintf(stderr, "emer: %v\n", sig)
+		return sig.exitCode()
 	}
 	if err == nil {
 		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	if errors.Is(err, errPartial) {
-		fmt.Fprintf(stderr, "emer: %v\n", err)
-		return 1
 	}
 	fmt.Fprintf(stderr, "emer: %v\n", err)
 	if errors.Is(err, errUsage) {
@@ -104,20 +161,4 @@ var errUsage = errors.New("usage")
 // usageErrorf returns an error about the command line; the process exits 2.
 func usageErrorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
-}
-
-// isCobraUsage recognises the errors cobra returns for a bad command line
-// that do not pass through the flag error function: unknown commands,
-// wrong argument counts and missing required flags.
-func isCobraUsage(err error) bool {
-	if errors.Is(err, errUsage) {
-		return false
-	}
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "required flag(s)", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand flag"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }
