@@ -30,7 +30,10 @@ and no network:
 
 Values are fractions in 0..1. Tables go to stdout by default; --json prints
 one JSON object instead. Warnings (missing or extra samples, malformed label
-lists) are counted and printed on stderr.`,
+lists) are counted and printed on stderr. Samples a metric cannot compare
+(no ground-truth label on the wheels, valence 0, ...) are counted with the
+reason; a metric with no sample to compare is n/a in tables and null in
+JSON, never 0, and the exit status is 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
