@@ -46,6 +46,10 @@ the clues (face, voice, words, scene) that explain those emotions.
             MER-UniBench metrics, exactly, from the released .npz/.csv/.xlsx files
 
 Every command explains its flags and shows examples with --help.
+
+Exit status: 0 done; 1 failed, or some items failed; 2 a mistake in the
+command line; 130 or 143 stopped by SIGINT or SIGTERM (the command is given
+2 s to stop and write what it has; a second signal ends it at once).
 `,
 		SilenceUsage:  true,
 		SilenceErrors: true,
