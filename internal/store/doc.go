@@ -2,5 +2,7 @@
 // pure-Go modernc.org/sqlite driver, in WAL mode) with versioned
 // migrations. It holds the model-reply cache and the judge results of a
 // run, so that a run killed at any point resumes without redoing finished
-// work.
+// work. OpenReadOnly reads a database without writing anything, for dry
+// runs and for folders that cannot be written; LockDir keeps a folder to
+// one process at a time.
 package store

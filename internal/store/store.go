@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 
 	"emer/internal/llm"
 )
@@ -54,15 +56,29 @@ type Store struct {
 	db   *sql.DB
 	path string
 
-	// Statements of the hot paths, prepared once.
+	// readOnly is set by OpenReadOnly: writes fail with ErrReadOnly, and
+	// version is the schema as found, which may be older than this emer's.
+	readOnly bool
+	version  int
+
+	// Statements of the hot paths, prepared once; the writing ones are
+	// nil in a read-only store.
 	getReply, putReply, putResult *sql.Stmt
 }
 
 var _ llm.CacheStore = (*Store)(nil)
 
+// ErrReadOnly is returned by the writing methods of a store opened with
+// OpenReadOnly.
+var ErrReadOnly = errors.New("store opened read-only")
+
 // Open opens (creating if needed) the database at path and brings its
-// schema up to date.
+// schema up to date. A database that cannot be written is reported by
+// CheckWritable's error, naming the folder or file, before SQLite is asked.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := CheckWritable(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -75,7 +91,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite allows one writer at a time, and a single
 	// connection avoids busy-waiting between our own goroutines.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, version: len(migrations)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -93,6 +109,73 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		if *p.dst, err = db.PrepareContext(ctx, p.sql); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return s, nil
+}
+
+// OpenReadOnly opens the existing database at path for reading only. It
+// writes nothing: no data, no schema (no migration is applied; a database
+// of an older schema is read as the migrations would leave it), and no
+// file beside it, so it works in a folder that cannot be written.
+//
+// A database with no -wal file beside it holds every commit in its main
+// file, which is then read as immutable (SQLite would otherwise make -wal
+// and -shm files); a writer that starts while it is open goes unseen, and
+// its first checkpoint may make reads fail. With a -wal file (a writer is
+// at work, or was killed), the database is read through it, as it stands.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	_, err := os.Stat(path + "-wal")
+	immutable := errors.Is(err, fs.ErrNotExist)
+	s, err := openReadOnly(ctx, path, immutable)
+	if err != nil && !immutable {
+		// The -shm file is missing and cannot be made: read the main file.
+		var se *sqlite.Error
+		if errors.As(err, &se) && (se.Code()&0xff == sqliteReadOnly || se.Code()&0xff == sqliteCantOpen) {
+			s, err = openReadOnly(ctx, path, true)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s read-only: %w", path, err)
+	}
+	if s.version > len(migrations) {
+		s.Close()
+		return nil, fmt.Errorf("%s: schema version %d is newer than this emer knows (%d)", path, s.version, len(migrations))
+	}
+	return s, nil
+}
+
+// Primary SQLite result codes (the low byte of an extended code).
+const (
+	sqliteReadOnly = 8
+	sqliteCantOpen = 14
+)
+
+func openReadOnly(ctx context.Context, path string, immutable bool) (*Store, error) {
+	q := url.Values{}
+	q.Set("mode", "ro")
+	if immutable {
+		q.Set("immutable", "1")
+	}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "query_only(1)")
+	db, err := sql.Open("sqlite", dsn(path, q))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db, path: path, readOnly: true}
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&s.version); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if s.version > 0 {
+		if s.getReply, err = db.PrepareContext(ctx, `SELECT reply FROM cache WHERE key = ?`); err != nil {
+			db.Close()
+			return nil, err
 		}
 	}
 	return s, nil
@@ -116,7 +199,9 @@ func (s *Store) Path() string { return s.path }
 // Close closes the database.
 func (s *Store) Close() error {
 	for _, st := range []*sql.Stmt{s.getReply, s.putReply, s.putResult} {
-		st.Close()
+		if st != nil {
+			st.Close()
+		}
 	}
 	return s.db.Close()
 }
@@ -158,6 +243,9 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // SchemaVersion returns the number of migrations applied.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	if s.readOnly {
+		return s.version, nil
+	}
 	var v int
 	err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
 	return v, err
@@ -165,6 +253,9 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 // GetReply returns the cached reply for key.
 func (s *Store) GetReply(ctx context.Context, key string) (llm.Reply, bool, error) {
+	if s.getReply == nil { // a read-only store of an empty database
+		return llm.Reply{}, false, nil
+	}
 	var text string
 	err := s.getReply.QueryRowContext(ctx, key).Scan(&text)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -182,6 +273,9 @@ func (s *Store) GetReply(ctx context.Context, key string) (llm.Reply, bool, erro
 
 // PutReply stores r under key, replacing any earlier entry.
 func (s *Store) PutReply(ctx context.Context, key string, r llm.Reply) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -192,6 +286,9 @@ func (s *Store) PutReply(ctx context.Context, key string, r llm.Reply) error {
 
 // CacheSize returns the number of cached replies.
 func (s *Store) CacheSize(ctx context.Context) (int, error) {
+	if s.version == 0 {
+		return 0, nil
+	}
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM cache`).Scan(&n)
 	return n, err
@@ -234,6 +331,9 @@ func (r Result) Key() ResultKey { return ResultKey{r.Sample, r.System, r.Metric,
 
 // PutResult stores r, replacing an earlier result with the same key.
 func (s *Store) PutResult(ctx context.Context, r Result) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	var score any
 	if r.Score != nil {
 		score = *r.Score
@@ -245,7 +345,14 @@ func (s *Store) PutResult(ctx context.Context, r Result) error {
 // Results returns every stored result ordered by system, sample, metric
 // and repeat.
 func (s *Store) Results(ctx context.Context) ([]Result, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens, input_sha256
+	if s.version == 0 {
+		return nil, nil
+	}
+	input := "input_sha256"
+	if s.version < 2 { // read-only, before migration 2: no digest, as it would leave them
+		input = "''"
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens, `+input+`
 		FROM results ORDER BY system, sample, metric, repeat`)
 	if err != nil {
 		return nil, err
@@ -270,6 +377,9 @@ func (s *Store) Results(ctx context.Context) ([]Result, error) {
 // DeleteResults removes the results with the given status and returns how
 // many there were.
 func (s *Store) DeleteResults(ctx context.Context, status string) (int, error) {
+	if s.readOnly {
+		return 0, ErrReadOnly
+	}
 	res, err := s.db.ExecContext(ctx, `DELETE FROM results WHERE status = ?`, status)
 	if err != nil {
 		return 0, err
@@ -280,6 +390,9 @@ func (s *Store) DeleteResults(ctx context.Context, status string) (int, error) {
 
 // Meta returns the value stored under key, or "" and false.
 func (s *Store) Meta(ctx context.Context, key string) (string, bool, error) {
+	if s.version == 0 {
+		return "", false, nil
+	}
 	var v string
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -290,6 +403,9 @@ func (s *Store) Meta(ctx context.Context, key string) (string, bool, error) {
 
 // SetMeta stores value under key.
 func (s *Store) SetMeta(ctx context.Context, key, value string) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value)
 	return err
 }
