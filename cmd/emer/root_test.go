@@ -42,6 +42,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "help", args: nil, code: 0},
 		{name: "unknown command", args: []string{"foo"}, code: 2, stderr: `emer: usage: unknown command "foo" for "emer"; see 'emer --help'`},
 		{name: "unknown command with a suggestion", args: []string{"scorez"}, code: 2, stderr: `unknown command "scorez" for "emer" (did you mean "score"?)`},
+		{name: "unknown subcommand with a suggestion", args: []string{"score", "foo"}, code: 2, stderr: `emer: usage: unknown command "foo" for "emer score" (did you mean "ov"?); see 'emer score --help'`},
 		{name: "unknown subcommand", args: []string{"score", "bogus"}, code: 2, stderr: `emer: usage: unknown command "bogus" for "emer score"; see 'emer score --help'`},
 		{name: "unknown subcommand of a family without a command of its own", args: []string{"models", "foo"}, code: 2, stderr: `unknown command "foo" for "emer models"`},
 		{name: "unknown flag", args: []string{"score", "unibench", "--nope"}, code: 2, stderr: "emer: usage: unknown flag: --nope"},
