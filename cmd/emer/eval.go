@@ -3,15 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -134,20 +140,31 @@ func isTerminalWriter(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// evalSystem is one --pred.
+// evalSystem is one system judged: a --pred, or one an earlier run judged
+// into the same output folder.
 type evalSystem struct {
-	Name string `json:"name"`
-	Path string `json:"path"`
-	pred map[string]string
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"` // of the predictions file as read
+	pred   map[string]string
+}
+
+// inputFile is a file a run read: where, and the SHA-256 of its bytes.
+type inputFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
 }
 
 // evalRunInfo is DIR/run.json: what was judged, for resuming and for
-// emer ensemble.
+// emer ensemble. Systems holds every system of the folder, those of
+// earlier runs included.
 type evalRunInfo struct {
-	GT       string            `json:"gt"`
-	Systems  map[string]string `json:"systems"` // name -> predictions file (absolute)
-	Protocol string            `json:"protocol"`
-	Repeats  int               `json:"repeats"`
+	GT            string            `json:"gt"`
+	GTSHA256      string            `json:"gt_sha256,omitempty"`
+	Systems       map[string]string `json:"systems"`                  // name -> predictions file (absolute)
+	SystemsSHA256 map[string]string `json:"systems_sha256,omitempty"` // name -> SHA-256 of that file
+	Protocol      string            `json:"protocol"`
+	Repeats       int               `json:"repeats"`
 }
 
 // judgeInfo identifies the judge; results from different judges never mix
@@ -160,8 +177,10 @@ type judgeInfo struct {
 }
 
 type evalSummary struct {
-	Systems map[string]map[judge.Metric]judge.MetricSummary `json:"systems"`
-	Judge   judgeInfo                                       `json:"judge"`
+	Systems     map[string]map[judge.Metric]judge.MetricSummary `json:"systems"`
+	Judge       judgeInfo                                       `json:"judge"`
+	GroundTruth inputFile                                       `json:"ground_truth"`
+	Predictions map[string]inputFile                            `json:"predictions"` // system -> file judged
 }
 
 // judgeSampling is how the judge samples its replies; like judgeInfo, it
@@ -178,51 +197,59 @@ type evalItem struct {
 	input    string // store.InputSHA256(gt, pred)
 }
 
+// Keys of the store's meta table.
+const (
+	metaJudge    = "judge"    // judgeInfo
+	metaSampling = "sampling" // judgeSampling
+	metaSystems  = "systems"  // name -> inputFile of every system judged into the folder
+	metaRepeats  = "repeats"  // repeats per item
+)
+
+// evalInUseError reports an output folder locked by another emer eval.
+func evalInUseError(le *store.LockedError) error {
+	if le.PID == 0 {
+		return fmt.Errorf("%s is in use by another emer eval: wait for it to finish, or use another --out", le.Dir)
+	}
+	return fmt.Errorf("%s is in use by another emer eval (pid %d): wait for it to finish, or use another --out", le.Dir, le.PID)
+}
+
 func runEval(ctx context.Context, opts evalOptions) error {
-	proto, sysList, gt, err := checkEvalOptions(opts)
+	proto, given, gt, err := checkEvalOptions(opts)
 	if err != nil {
 		return err
 	}
 	cfg := opts.Config
 	ji := judgeInfo{Model: cfg.Model, BaseURL: cfg.BaseURL, Protocol: proto.Name, PromptSHA256: proto.PromptSHA256()}
-
-	// Everything to judge, in sample order so that a sample's ground-truth
-	// summaries are shared by the systems judged next to each other.
-	var items []evalItem
-	gtReasons := gt.Map(reasonsColumn(gt))
-	for _, sample := range gt.Names() {
-		for _, s := range sysList {
-			for _, m := range proto.Metrics {
-				for r := range opts.Repeats {
-					items = append(items, evalItem{
-						key:   store.ResultKey{Sample: sample, System: s.Name, Metric: string(m), Repeat: r},
-						gt:    gtReasons[sample],
-						pred:  s.pred[sample],
-						input: store.InputSHA256(gtReasons[sample], s.pred[sample]),
-					})
-				}
-			}
-		}
-	}
-	// A stored result stands only for the texts it judged: one whose ground
-	// truth or prediction has changed since is judged again.
-	wanted := make(map[store.ResultKey]string, len(items))
-	for _, it := range items {
-		wanted[it.key] = it.input
-	}
-
+	js := judgeSampling{Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
 	dbPath := filepath.Join(opts.Out, "emer.db")
 	cachePath := cfg.Cache
 	if cachePath == "" {
 		cachePath = dbPath
 	}
 	if opts.DryRun {
-		return evalDryRun(ctx, opts, proto, items, dbPath, cachePath)
+		return evalDryRun(ctx, opts, proto, given, gt, ji, js, dbPath, cachePath)
 	}
 
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%s cannot be created: %w", opts.Out, err)
+	}
+	// Checked before SQLite is asked, whose own words would be "unable to
+	// open database file".
+	if err := store.CheckWritable(dbPath); err != nil {
 		return err
 	}
+	lock, err := store.LockDir(opts.Out)
+	if err != nil {
+		if le, ok := errors.AsType[*store.LockedError](err); ok {
+			return evalInUseError(le)
+		}
+		return err
+	}
+	defer lock.Close()
 	db, err := store.Open(ctx, dbPath)
 	if err != nil {
 		return err
@@ -235,41 +262,31 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		}
 		defer cacheDB.Close()
 	}
-	if err := claimJudge(ctx, db, ji, judgeSampling{Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}, opts.Out); err != nil {
-		return err
-	}
-	info := evalRunInfo{GT: absPath(opts.GT), Systems: map[string]string{}, Protocol: proto.Name, Repeats: opts.Repeats}
-	for _, s := range sysList {
-		info.Systems[s.Name] = absPath(s.Path)
-	}
-	if err := replaceJSONFile(filepath.Join(opts.Out, "run.json"), info); err != nil {
-		return err
-	}
-
-	// Calls that got no reply are tried again; every other result stands.
-	if _, err := db.DeleteResults(ctx, string(judge.StatusRequestError)); err != nil {
-		return err
-	}
-	done, err := db.Results(ctx)
+	plan, err := planEval(ctx, db, opts, proto, given, gt, ji, js)
 	if err != nil {
 		return err
 	}
-	done = keepWanted(done, wanted)
-	isDone := make(map[store.ResultKey]bool, len(done))
-	for _, r := range done {
-		isDone[r.Key()] = true
-	}
-	var todo []evalItem
-	for _, it := range items {
-		if !isDone[it.key] {
-			todo = append(todo, it)
+	plan.report(opts.Stderr)
+	for _, k := range slices.Sorted(maps.Keys(plan.meta)) {
+		if err := db.SetMeta(ctx, k, plan.meta[k]); err != nil {
+			return err
 		}
 	}
+	if err := replaceJSONFile(filepath.Join(opts.Out, "run.json"), plan.runInfo()); err != nil {
+		return err
+	}
+
+	// Calls that got no reply are tried again (the plan does not count
+	// them as done); every other result stands.
+	if _, err := db.DeleteResults(ctx, string(judge.StatusRequestError)); err != nil {
+		return err
+	}
+	todo := plan.todo
 
 	// results.jsonl is rebuilt from the store, so a line torn by a crash
 	// or a result stored but not yet written is mended before appending.
 	resultsPath := filepath.Join(opts.Out, "results.jsonl")
-	if err := writeResults(resultsPath, done); err != nil {
+	if err := writeResults(resultsPath, plan.done); err != nil {
 		return err
 	}
 	out, err := os.OpenFile(resultsPath, os.O_WRONLY|os.O_APPEND, 0o644)
@@ -362,14 +379,14 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	if err != nil {
 		return err
 	}
-	all = keepWanted(all, wanted)
+	all = keepWanted(all, plan.wanted)
 	if err := out.Close(); err != nil {
 		return err
 	}
 	if err := writeResults(resultsPath, all); err != nil {
 		return err
 	}
-	sum := summarizeResults(all, sysList, proto, ji)
+	sum := summarizeResults(all, plan, proto, ji)
 	sumJSON, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
 		return err
@@ -458,26 +475,56 @@ func checkEvalOptions(opts evalOptions) (*judge.Protocol, []*evalSystem, *table.
 		return nil, nil, nil, err
 	}
 	for _, s := range systems {
-		t, err := readReasons(s.Path)
-		if err != nil {
+		if err := readPredictions(s, gt); err != nil {
 			errs = append(errs, err)
-			continue
-		}
-		s.pred = t.Map(reasonsColumn(t))
-		var missing []string
-		for _, n := range gt.Names() {
-			if _, ok := s.pred[n]; !ok {
-				missing = append(missing, n)
-			}
-		}
-		if len(missing) > 0 {
-			errs = append(errs, fmt.Errorf("%s: no prediction for %d ground-truth samples: %s", s.Path, len(missing), abbreviateNames(missing, 10)))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, nil, err
 	}
 	return proto, systems, gt, nil
+}
+
+// readPredictions reads the predictions of s from s.Path, with the digest
+// of the file, and checks that they cover every ground-truth sample.
+func readPredictions(s *evalSystem, gt *table.Table) error {
+	t, sum, err := readReasonsSHA256(s.Path)
+	if err != nil {
+		return err
+	}
+	s.pred, s.SHA256 = t.Map(reasonsColumn(t)), sum
+	var missing []string
+	for _, n := range gt.Names() {
+		if _, ok := s.pred[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s: no prediction for %d ground-truth samples: %s", s.Path, len(missing), abbreviateNames(missing, 10))
+	}
+	return nil
+}
+
+// readReasonsSHA256 is readReasons that also returns the SHA-256 of the
+// file's bytes, read once.
+func readReasonsSHA256(path string) (*table.Table, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	t, err := table.Read(io.TeeReader(f, h), path)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := t.RequireOneOf("reasons", "chi_reasons"); err != nil {
+		return nil, "", err
+	}
+	if _, err := io.Copy(h, f); err != nil { // whatever the reader left
+		return nil, "", err
+	}
+	return t, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // readReasons reads an EMER CSV with a reasons or chi_reasons column.
@@ -504,84 +551,297 @@ func abbreviateNames(names []string, n int) string {
 	return strings.Join(names[:n], ", ") + fmt.Sprintf(", … (%d more)", len(names)-n)
 }
 
-// claimJudge records the judge and its sampling in a new output directory,
-// or checks that an existing one was judged the same way. A directory from
-// before the sampling was recorded takes the sampling of its next run.
-func claimJudge(ctx context.Context, db *store.Store, ji judgeInfo, js judgeSampling, dir string) error {
+// evalPlan is what a run into an output folder has to do. A real run and
+// a dry run make it with the same code, from the same store (a dry run's
+// opened read-only), so that the dry run counts what the run would do.
+type evalPlan struct {
+	out      string
+	gt       inputFile
+	protocol string
+	repeats  int
+	systems  []*evalSystem // those given, then those of earlier runs, by name
+	carried  []string      // systems of earlier runs not given this time
+
+	items  []evalItem                 // everything the folder's files describe
+	wanted map[store.ResultKey]string // item -> digest of the texts it judges
+	done   []store.Result             // stored results that stand
+	todo   []evalItem                 // items to judge
+
+	meta  map[string]string // store meta entries to record before judging
+	notes []string          // for stderr
+}
+
+// planEval decides what a run into opts.Out does, given the store of the
+// folder (nil when it has none yet). It refuses another judge or sampling
+// than the folder's; it keeps the systems judged into the folder by
+// earlier runs, read again from the files they were judged from, so that
+// the folder's files go on describing them; and it counts as done the
+// stored results that judged the texts the files hold now, except calls
+// that got no reply.
+func planEval(ctx context.Context, db *store.Store, opts evalOptions, proto *judge.Protocol, given []*evalSystem, gt *table.Table, ji judgeInfo, js judgeSampling) (*evalPlan, error) {
+	gtSum, err := fileSHA256(opts.GT)
+	if err != nil {
+		return nil, err
+	}
+	p := &evalPlan{
+		out: opts.Out, gt: inputFile{Path: absPath(opts.GT), SHA256: gtSum}, protocol: proto.Name,
+		repeats: opts.Repeats, systems: given, meta: map[string]string{},
+	}
+
+	// One folder, one judge. A folder from before the sampling was
+	// recorded takes the sampling of its next run.
 	for _, m := range []struct {
 		key string
 		v   any
-	}{{"judge", ji}, {"sampling", js}} {
+	}{{metaJudge, ji}, {metaSampling, js}} {
 		want, _ := json.Marshal(m.v)
-		have, ok, err := db.Meta(ctx, m.key)
+		have, ok, err := meta(ctx, db, m.key)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
-			if err := db.SetMeta(ctx, m.key, string(want)); err != nil {
-				return err
-			}
+			p.meta[m.key] = string(want)
+		} else if have != string(want) {
+			return nil, fmt.Errorf("%s holds results from another judge (%s, now %s): use another --out", opts.Out, have, want)
+		}
+	}
+
+	// The systems and repeats of earlier runs.
+	earlier, repeats, err := folderSystems(ctx, db, opts.Out)
+	if err != nil {
+		return nil, err
+	}
+	isGiven := map[string]bool{}
+	for _, s := range given {
+		isGiven[s.Name] = true
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(earlier)) {
+		if isGiven[name] {
 			continue
 		}
-		if have != string(want) {
-			return fmt.Errorf("%s holds results from another judge (%s, now %s): use another --out", dir, have, want)
+		rec := earlier[name]
+		s := &evalSystem{Name: name, Path: rec.Path}
+		if err := readPredictions(s, gt); err != nil {
+			errs = append(errs, fmt.Errorf("%s holds system %s, judged in an earlier run from %s: %w\n  give it again with --pred %s=FILE, or use another --out",
+				opts.Out, name, rec.Path, err, name))
+			continue
+		}
+		if rec.SHA256 != "" && rec.SHA256 != s.SHA256 {
+			p.notes = append(p.notes, fmt.Sprintf("%s (system %s) has changed since it was judged: its changed samples are judged again", rec.Path, name))
+		}
+		p.systems = append(p.systems, s)
+		p.carried = append(p.carried, name)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	// Every system of a folder has as many repeats, and a run adds
+	// repeats but never drops judged ones from the files.
+	if repeats > p.repeats {
+		p.notes = append(p.notes, fmt.Sprintf("%s holds %d repeats per item: judging %d, not %d", opts.Out, repeats, repeats, p.repeats))
+		p.repeats = repeats
+	}
+
+	// Everything to judge, in sample order so that a sample's ground-truth
+	// summaries are shared by the systems judged next to each other.
+	gtReasons := gt.Map(reasonsColumn(gt))
+	for _, sample := range gt.Names() {
+		for _, s := range p.systems {
+			for _, m := range proto.Metrics {
+				for r := range p.repeats {
+					p.items = append(p.items, evalItem{
+						key:   store.ResultKey{Sample: sample, System: s.Name, Metric: string(m), Repeat: r},
+						gt:    gtReasons[sample],
+						pred:  s.pred[sample],
+						input: store.InputSHA256(gtReasons[sample], s.pred[sample]),
+					})
+				}
+			}
 		}
 	}
-	return nil
+	// A stored result stands only for the texts it judged: one whose ground
+	// truth or prediction has changed since is judged again.
+	p.wanted = make(map[store.ResultKey]string, len(p.items))
+	for _, it := range p.items {
+		p.wanted[it.key] = it.input
+	}
+	if db != nil {
+		stored, err := db.Results(ctx)
+		if err != nil {
+			return nil, err
+		}
+		known := map[string]bool{}
+		for _, s := range p.systems {
+			known[s.Name] = true
+		}
+		var orphans []string
+		for _, r := range stored {
+			if !known[r.System] && !slices.Contains(orphans, r.System) {
+				orphans = append(orphans, r.System)
+			}
+			if r.Status != string(judge.StatusRequestError) {
+				p.done = append(p.done, r)
+			}
+		}
+		p.done = keepWanted(p.done, p.wanted)
+		if len(orphans) > 0 {
+			p.notes = append(p.notes, fmt.Sprintf("%s holds results of systems whose predictions file was not recorded (%s): give them again with --pred NAME=FILE to keep them in its files",
+				opts.Out, strings.Join(orphans, ", ")))
+		}
+	}
+	isDone := make(map[store.ResultKey]bool, len(p.done))
+	for _, r := range p.done {
+		isDone[r.Key()] = true
+	}
+	for _, it := range p.items {
+		if !isDone[it.key] {
+			p.todo = append(p.todo, it)
+		}
+	}
+
+	systems := make(map[string]inputFile, len(p.systems))
+	for _, s := range p.systems {
+		systems[s.Name] = inputFile{Path: absPath(s.Path), SHA256: s.SHA256}
+	}
+	b, _ := json.Marshal(systems)
+	p.meta[metaSystems] = string(b)
+	p.meta[metaRepeats] = strconv.Itoa(p.repeats)
+	return p, nil
 }
 
-func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, items []evalItem, dbPath, cachePath string) error {
+// meta reads a meta entry of db; a nil db holds none.
+func meta(ctx context.Context, db *store.Store, key string) (string, bool, error) {
+	if db == nil {
+		return "", false, nil
+	}
+	return db.Meta(ctx, key)
+}
+
+// folderSystems returns the systems judged into the folder dir and its
+// repeats per item (0 when unknown), from its store (nil: none yet), or
+// for a folder from before the store recorded them, from its run.json.
+func folderSystems(ctx context.Context, db *store.Store, dir string) (map[string]inputFile, int, error) {
+	systems := map[string]inputFile{}
+	v, ok, err := meta(ctx, db, metaSystems)
+	if err != nil {
+		return nil, 0, err
+	}
+	if ok {
+		if err := json.Unmarshal([]byte(v), &systems); err != nil {
+			return nil, 0, fmt.Errorf("%s: the systems recorded in its store: %w", dir, err)
+		}
+		v, _, err := meta(ctx, db, metaRepeats)
+		if err != nil {
+			return nil, 0, err
+		}
+		repeats, _ := strconv.Atoi(v)
+		return systems, repeats, nil
+	}
+	runPath := filepath.Join(dir, "run.json")
+	b, err := os.ReadFile(runPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return systems, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	var info evalRunInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", runPath, err)
+	}
+	for name, path := range info.Systems {
+		systems[name] = inputFile{Path: path, SHA256: info.SystemsSHA256[name]}
+	}
+	return systems, info.Repeats, nil
+}
+
+// report prints the plan's notes, and the systems of earlier runs kept.
+func (p *evalPlan) report(w io.Writer) {
+	if len(p.carried) > 0 {
+		fmt.Fprintf(w, "emer eval: %s also holds %s from earlier runs; they stay in its results and summaries\n", p.out, strings.Join(p.carried, ", "))
+	}
+	for _, n := range p.notes {
+		fmt.Fprintf(w, "emer eval: %s\n", n)
+	}
+}
+
+// runInfo returns run.json for the plan.
+func (p *evalPlan) runInfo() evalRunInfo {
+	info := evalRunInfo{GT: p.gt.Path, GTSHA256: p.gt.SHA256, Systems: map[string]string{}, SystemsSHA256: map[string]string{},
+		Protocol: p.protocol, Repeats: p.repeats}
+	for _, s := range p.systems {
+		info.Systems[s.Name] = absPath(s.Path)
+		info.SystemsSHA256[s.Name] = s.SHA256
+	}
+	return info
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// evalDryRun counts what a run would do. It writes nothing: the folder's
+// store and the cache are opened read-only, if they exist.
+func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, given []*evalSystem, gt *table.Table, ji judgeInfo, js judgeSampling, dbPath, cachePath string) error {
 	cfg := opts.Config
-	isDone := map[store.ResultKey]string{} // key -> input digest
-	var cache llm.CacheStore
-	if _, err := os.Stat(dbPath); err == nil {
-		db, err := store.Open(ctx, dbPath)
-		if err != nil {
-			return err
+	openIfThere := func(path string) (*store.Store, error) {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
 		}
+		return store.OpenReadOnly(ctx, path)
+	}
+	db, err := openIfThere(dbPath)
+	if err != nil {
+		return err
+	}
+	if db != nil {
 		defer db.Close()
-		done, err := db.Results(ctx)
-		if err != nil {
-			return err
-		}
-		for _, r := range done {
-			if r.Status != string(judge.StatusRequestError) {
-				isDone[r.Key()] = r.InputSHA256
-			}
-		}
-		if cachePath == dbPath {
+	}
+	plan, err := planEval(ctx, db, opts, proto, given, gt, ji, js)
+	if err != nil {
+		return err
+	}
+	plan.report(opts.Stderr)
+	var cache llm.CacheStore
+	if absPath(cachePath) == absPath(dbPath) {
+		if db != nil {
 			cache = db
 		}
-	}
-	if cache == nil {
-		if _, err := os.Stat(cachePath); err == nil {
-			c, err := store.Open(ctx, cachePath)
-			if err != nil {
-				return err
-			}
+	} else {
+		c, err := openIfThere(cachePath)
+		if err != nil {
+			return err
+		}
+		if c != nil {
 			defer c.Close()
 			cache = c
 		}
 	}
 	dry := llm.NewDryRun(cfg.BaseURL, cache)
 	j := &judge.Judge{Client: dry, Model: cfg.Model, Protocol: proto, Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
-	pending := 0
-	for _, it := range items {
-		if in, ok := isDone[it.key]; ok && in == it.input {
-			continue
-		}
-		pending++
+	for _, it := range plan.todo {
 		j.Score(ctx, judge.Metric(it.key.Metric), it.gt, it.pred, it.key.Repeat)
 	}
+	total, pending := len(plan.items), len(plan.todo)
 	calls, cached := dry.Counts()
 	if opts.JSON {
 		return json.NewEncoder(opts.Stdout).Encode(map[string]int{
-			"results": len(items), "results_done": len(items) - pending, "results_pending": pending,
+			"results": total, "results_done": total - pending, "results_pending": pending,
 			"calls": calls, "calls_cached": cached, "calls_to_make": calls - cached,
 		})
 	}
-	_, err := fmt.Fprintf(opts.Stdout, "dry run: %d results, %d already done, %d to judge; %d calls needed, %d held by the cache, %d to make\n",
-		len(items), len(items)-pending, pending, calls, cached, calls-cached)
+	_, err = fmt.Fprintf(opts.Stdout, "dry run: %d results, %d already done, %d to judge; %d calls needed, %d held by the cache, %d to make\n",
+		total, total-pending, pending, calls, cached, calls-cached)
 	return err
 }
 
@@ -652,6 +912,9 @@ func replaceJSONFile(path string, v any) error {
 	return replaceFile(path, append(b, '\n'))
 }
 
+// shortSHA returns the first 12 digits of a digest, as summary.md shows it.
+func shortSHA(s string) string { return s[:min(len(s), 12)] }
+
 func absPath(p string) string {
 	a, err := filepath.Abs(p)
 	if err != nil {
@@ -660,17 +923,20 @@ func absPath(p string) string {
 	return a
 }
 
-// summarizeResults computes summary.json from the results.
-func summarizeResults(rs []store.Result, systems []*evalSystem, proto *judge.Protocol, ji judgeInfo) evalSummary {
+// summarizeResults computes summary.json from the results of the plan's
+// systems.
+func summarizeResults(rs []store.Result, plan *evalPlan, proto *judge.Protocol, ji judgeInfo) evalSummary {
 	items := make([]judge.Judged, len(rs))
 	for i, r := range rs {
 		items[i] = judge.Judged{Sample: r.Sample, System: r.System, Metric: judge.Metric(r.Metric), Status: judge.Status(r.Status), Score: r.Score}
 	}
-	names := make([]string, len(systems))
-	for i, s := range systems {
+	names := make([]string, len(plan.systems))
+	preds := make(map[string]inputFile, len(plan.systems))
+	for i, s := range plan.systems {
 		names[i] = s.Name
+		preds[s.Name] = inputFile{Path: absPath(s.Path), SHA256: s.SHA256}
 	}
-	return evalSummary{Systems: judge.Summarize(items, names, proto.Metrics), Judge: ji}
+	return evalSummary{Systems: judge.Summarize(items, names, proto.Metrics), Judge: ji, GroundTruth: plan.gt, Predictions: preds}
 }
 
 // summaryMarkdown renders the summary as the paper's table: one row per
@@ -724,5 +990,10 @@ func summaryMarkdown(sum evalSummary, proto *judge.Protocol) string {
 		b.WriteString("\n")
 	}
 	b.WriteString("\nMean ± standard error over the samples with a score; a sample's score is the median of its ok repeats. Failed samples have no score and are not averaged; see results.jsonl for their status and raw reply.\n")
+	fmt.Fprintf(&b, "\nGround truth: `%s` (sha256 %s).\n\n| System | Predictions | sha256 |\n| --- | --- | --- |\n", sum.GroundTruth.Path, shortSHA(sum.GroundTruth.SHA256))
+	for _, n := range slices.Sorted(maps.Keys(sum.Predictions)) {
+		f := sum.Predictions[n]
+		fmt.Fprintf(&b, "| %s | `%s` | %s |\n", n, f.Path, shortSHA(f.SHA256))
+	}
 	return b.String()
 }
