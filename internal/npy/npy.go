@@ -89,7 +89,14 @@ func (a *Array) Strings() ([]string, error) {
 	if s, ok := a.Data.([]string); ok {
 		return s, nil
 	}
-	obj := a.Objects()
+	obj, ok := a.Data.([]any)
+	if !ok {
+		if a.Len() == 0 {
+			return []string{}, nil // np.array([]) is of floats
+		}
+		// Numbers are not boxed one by one only to be refused.
+		return nil, fmt.Errorf("array of dtype %s, want strings", a.Descr)
+	}
 	out := make([]string, len(obj))
 	for i, o := range obj {
 		s, ok := o.(string)
@@ -103,11 +110,14 @@ func (a *Array) Strings() ([]string, error) {
 
 var magic = []byte("\x93NUMPY")
 
-// Read decodes one .npy stream.
+// Read decodes one .npy stream of at most MaxMemberSize bytes.
 func Read(r io.Reader) (*Array, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, MaxMemberSize+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > MaxMemberSize {
+		return nil, fmt.Errorf("%w: more than %d MiB", ErrFormat, MaxMemberSize>>20)
 	}
 	return Decode(data)
 }

@@ -106,7 +106,7 @@ func TestArchive(t *testing.T) {
 	if d := cmp.Diff([]string{"fileitems", "filenames"}, arc.Names()); d != "" {
 		t.Error(d)
 	}
-	if _, err := arc.Get("name2reason"); err == nil || !strings.Contains(err.Error(), "holds fileitems, filenames") {
+	if _, err := arc.Get("name2reason"); err == nil || !strings.Contains(err.Error(), `x.npz: no array "name2reason" (it holds 2 arrays: fileitems, filenames)`) {
 		t.Errorf("Get of a missing array: %v", err)
 	}
 }
