@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrMalformed reports a label list whose shape is wrong. Parse still
@@ -62,6 +63,9 @@ func Check(s string) error {
 	if t == "" {
 		return nil
 	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: %s: not UTF-8 text (another encoding?)", ErrMalformed, quote(s))
+	}
 	open, closed := strings.HasPrefix(t, "["), strings.HasSuffix(t, "]")
 	// The reference strips brackets only at the very ends, so a bracket
 	// behind spaces stays in the first or last label.
@@ -101,10 +105,16 @@ func Check(s string) error {
 
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
 
+// quote quotes a label list for a message, cut short at a character
+// boundary.
 func quote(s string) string {
 	const max = 60
 	if len(s) > max {
-		return fmt.Sprintf("%q...", s[:max])
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return fmt.Sprintf("%q...", s[:cut])
 	}
 	return fmt.Sprintf("%q", s)
 }

@@ -29,6 +29,10 @@ func TestParse(t *testing.T) {
 		{"unterminated quote", "['happy, 'sad']", []string{"happy", "sad"}, "unterminated quote"},
 		{"newline", "['happy',\n'sad']", []string{"happy", "sad"}, "control character"},
 		{"space before bracket", " ['happy']", []string{"[", "happy"}, "space outside the brackets"},
+		// GBK bytes read as if they were UTF-8: kept as the reference
+		// keeps them, and flagged.
+		{"gbk bytes", "['\xb8\xdf\xd0\xcb', 'sad']", []string{"\ufffd\ufffd\ufffd\ufffd", "sad"}, `"['\xb8\xdf\xd0\xcb', 'sad']": not UTF-8 text`},
+		{"long list cut at a character", "['" + strings.Repeat("高兴", 20) + "'", []string{strings.Repeat("高兴", 20)}, `"['` + strings.Repeat("高兴", 9) + `高"...: '[' without`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Parse(tc.in)
