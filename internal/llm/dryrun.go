@@ -27,7 +27,7 @@ var _ Client = (*DryRun)(nil)
 
 // NewDryRun returns a DryRun for requests to baseURL; store may be nil.
 func NewDryRun(baseURL string, store CacheStore) *DryRun {
-	return &DryRun{baseURL: baseURL, store: store, hits: map[string]bool{}, misses: map[string]bool{}}
+	return &DryRun{baseURL: NormalizeBaseURL(baseURL), store: store, hits: map[string]bool{}, misses: map[string]bool{}}
 }
 
 // Chat answers from the store or with a placeholder, and counts req.

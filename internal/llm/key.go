@@ -7,9 +7,10 @@ import (
 )
 
 // Key returns the cache key of req sent to baseURL: the SHA-256 of a
-// canonical JSON encoding of the base URL, model, messages (media bytes
-// included), parameters and salt.
+// canonical JSON encoding of the base URL (as NormalizeBaseURL writes it),
+// model, messages (media bytes included), parameters and salt.
 func Key(baseURL string, req Request) string {
+	baseURL = NormalizeBaseURL(baseURL)
 	// encoding/json writes struct fields in declaration order and maps in
 	// key order, so the encoding is canonical for a given Request.
 	b, err := json.Marshal(struct {
