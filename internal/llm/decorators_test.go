@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"emer/internal/llm"
@@ -150,23 +152,54 @@ func (c *counting) Chat(ctx context.Context, r llm.Request) (llm.Reply, error) {
 	return llm.Reply{Text: "reply to " + r.Messages[0].Parts[0].Text, Usage: llm.Usage{TotalTokens: 5}, Attempts: 1}, nil
 }
 
+// TestLimitConcurrency checks that the limit keeps exactly its number of
+// calls in flight while more wait: never one more, never fewer. The calls
+// are held until the test lets one go; synctest.Wait lets every caller
+// reach its slot or its wait for one before the count is read.
 func TestLimitConcurrency(t *testing.T) {
-	inner := &counting{gate: make(chan struct{})}
-	l := llm.NewLimit(inner, 3, 0)
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() { _, _ = l.Chat(context.Background(), req("x")) })
+	for _, tt := range []struct{ limit, callers int }{{1, 5}, {3, 20}, {8, 8}, {4, 3}} {
+		t.Run(fmt.Sprintf("%d of %d", tt.limit, tt.callers), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				inner := &stepped{one: make(chan struct{}), all: make(chan struct{})}
+				l := llm.NewLimit(inner, tt.limit, 0)
+				var wg sync.WaitGroup
+				for range tt.callers {
+					wg.Go(func() { _, _ = l.Chat(context.Background(), req("x")) })
+				}
+				defer wg.Wait()
+				defer close(inner.all) // a failed check lets every call go
+				for done := range tt.callers {
+					synctest.Wait()
+					if got, want := inner.inFlight.Load(), int64(min(tt.limit, tt.callers-done)); got != want {
+						t.Fatalf("with %d of %d calls done: %d in flight, want %d", done, tt.callers, got, want)
+					}
+					inner.one <- struct{}{}
+				}
+				synctest.Wait()
+				if n := inner.calls.Load(); n != int64(tt.callers) {
+					t.Errorf("%d calls reached the client, want %d", n, tt.callers)
+				}
+			})
+		})
 	}
-	// The calls hold their slots until the gate opens: the limit is
-	// reached, and it bounds the peak.
-	for inner.inFlight.Load() < 3 {
-		runtime.Gosched()
+}
+
+// stepped is a Client whose calls wait until the test lets one of them
+// go (one) or all of them (all).
+type stepped struct {
+	one, all        chan struct{}
+	inFlight, calls atomic.Int64
+}
+
+func (s *stepped) Chat(ctx context.Context, r llm.Request) (llm.Reply, error) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	s.calls.Add(1)
+	select {
+	case <-s.one:
+	case <-s.all:
 	}
-	close(inner.gate)
-	wg.Wait()
-	if inner.peak.Load() != 3 || inner.calls.Load() != 20 {
-		t.Fatalf("peak %d, calls %d; want peak 3 of 20 calls", inner.peak.Load(), inner.calls.Load())
-	}
+	return llm.Reply{Text: "ok"}, nil
 }
 
 func TestLimitRate(t *testing.T) {
