@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,6 +23,10 @@ var (
 	ErrMalformed   = errors.New("malformed reply")      // the body is not a chat completion
 	ErrNoChoices   = errors.New("reply has no choices") // a completion with nothing in it
 	ErrConnection  = errors.New("connection failed")    // reset, refused, EOF mid-reply
+
+	ErrReplyTooLarge = errors.New("reply too large")    // the body exceeds the client's cap: not retried
+	ErrRedirected    = errors.New("server redirected")  // a 3xx answer: not followed, not retried
+	ErrUnreachable   = errors.New("server unreachable") // a Breaker is open: not retried
 )
 
 // StatusError is an HTTP error status from the server.
@@ -63,6 +68,78 @@ type ReplyError struct {
 func (e *ReplyError) Error() string { return fmt.Sprintf("%v: %.300s", e.Err, e.Raw) }
 func (e *ReplyError) Unwrap() error { return e.Err }
 
+// ReplyTooLargeError is a reply whose body exceeds the client's cap
+// (OpenAIConfig.MaxReplyBytes). Reading stopped at the cap; Head keeps the
+// first bytes as its raw text.
+type ReplyTooLargeError struct {
+	Status int    // HTTP status of the reply
+	Limit  int64  // the cap, in bytes
+	Length int64  // the Content-Length the server announced; -1 when it sent none
+	Head   []byte // the first bytes of the body, at most 4 KiB
+}
+
+func (e *ReplyTooLargeError) Error() string {
+	size := "more than " + formatBytes(e.Limit)
+	if e.Length >= 0 {
+		size = formatBytes(e.Length)
+	}
+	return fmt.Sprintf("%v: HTTP %d with a body of %s, over the %s limit (max_reply_bytes)", ErrReplyTooLarge, e.Status, size, formatBytes(e.Limit))
+}
+func (e *ReplyTooLargeError) Unwrap() error { return ErrReplyTooLarge }
+
+// RedirectError is a redirect answer to a chat call. The client does not
+// follow it: a redirected POST would be sent again as a GET, without its
+// body, or to a place the base URL does not name.
+type RedirectError struct {
+	Code int    // the 3xx status
+	From string // the URL posted to
+	To   string // the Location, resolved against From; empty when none
+}
+
+func (e *RedirectError) Error() string {
+	msg := fmt.Sprintf("%v: POST %s answered HTTP %d %s", ErrRedirected, e.From, e.Code, http.StatusText(e.Code))
+	if e.To == "" {
+		return msg + " with no Location; redirects are not followed"
+	}
+	msg += " pointing to " + e.To + "; redirects are not followed"
+	if base := redirectBase(e.To); base != "" {
+		return msg + ": use the base URL " + base
+	}
+	return msg + ": use the base URL of the server's API root (the URL before /chat/completions)"
+}
+func (e *RedirectError) Unwrap() error { return ErrRedirected }
+
+// redirectBase returns the base URL that posts to the chat-completions
+// address to, or "" when to is not one.
+func redirectBase(to string) string {
+	u, err := url.Parse(to)
+	if err != nil {
+		return ""
+	}
+	u.RawQuery, u.Fragment = "", ""
+	p, ok := strings.CutSuffix(strings.TrimRight(u.Path, "/"), "/chat/completions")
+	if !ok {
+		return ""
+	}
+	u.Path, u.RawPath = p, ""
+	return NormalizeBaseURL(u.String())
+}
+
+// UnreachableError is the failure of a call that a Breaker stopped, or
+// whose request was the one that opened it. Err is the last
+// connection-level failure seen.
+type UnreachableError struct {
+	BaseURL string
+	Err     error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("model server at %s is unreachable: %v", e.BaseURL, e.Err)
+}
+
+// Unwrap returns ErrUnreachable and the last failure.
+func (e *UnreachableError) Unwrap() []error { return []error{ErrUnreachable, e.Err} }
+
 // AttemptsError records how many requests were sent before giving up.
 type AttemptsError struct {
 	Attempts int
@@ -101,20 +178,25 @@ func RawOf(err error) []byte {
 	if errors.As(err, &re) {
 		return re.Raw
 	}
+	var te *ReplyTooLargeError
+	if errors.As(err, &te) {
+		return te.Head
+	}
 	return nil
 }
 
 // Retryable reports whether a failed call may succeed when sent again:
 // rate limits, server errors, timeouts, dropped connections and replies
-// mangled in transit. A rejected request (400, 401, 403, 404, ...) and a
-// cancelled context are final.
+// mangled in transit. A rejected request (400, 401, 403, 404, ...), a
+// redirect, a reply over the size cap, an unreachable server (an open
+// Breaker) and a cancelled context are final.
 func Retryable(err error) bool {
 	switch {
 	case err == nil:
 		return false
 	case errors.Is(err, context.Canceled):
 		return false
-	case errors.Is(err, ErrRejected):
+	case errors.Is(err, ErrRejected), errors.Is(err, ErrRedirected), errors.Is(err, ErrReplyTooLarge), errors.Is(err, ErrUnreachable):
 		return false
 	case errors.Is(err, ErrRateLimited), errors.Is(err, ErrServer), errors.Is(err, ErrTimeout),
 		errors.Is(err, ErrConnection), errors.Is(err, ErrMalformed), errors.Is(err, ErrNoChoices):
@@ -167,4 +249,18 @@ func classifyTransport(err error) error {
 		return fmt.Errorf("%w: %v", ErrConnection, err)
 	}
 	return err
+}
+
+// formatBytes writes n in the largest binary unit that divides it: 8 MiB,
+// 4 KiB, 1000 bytes.
+func formatBytes(n int64) string {
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d %s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

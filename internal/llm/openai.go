@@ -18,41 +18,66 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 )
 
+// DefaultMaxReplyBytes is the cap on a reply's body when OpenAIConfig
+// sets none: far above any judge's answer, far below what would exhaust
+// memory or fill the logs.
+const DefaultMaxReplyBytes = 8 << 20
+
+// replyHeadBytes is how much of an oversized body a ReplyTooLargeError
+// keeps.
+const replyHeadBytes = 4 << 10
+
 // OpenAIConfig configures an OpenAI client.
 type OpenAIConfig struct {
 	BaseURL    string        // e.g. http://127.0.0.1:8000/v1; the client posts to BaseURL + /chat/completions
 	APIKey     string        // sent as a bearer token when not empty
 	Timeout    time.Duration // per request; 0 means no limit besides the context's
-	HTTPClient *http.Client  // nil: a client of its own
+	HTTPClient *http.Client  // nil: a client of its own; a given one is copied, with redirects not followed
+
+	// MaxReplyBytes caps the body read of any answer, success or error;
+	// a longer one fails with a *ReplyTooLargeError. 0 means
+	// DefaultMaxReplyBytes.
+	MaxReplyBytes int64
 }
 
 // OpenAI is a Client for the OpenAI-compatible chat-completions API. It
-// sends each call once: retries belong to the Retry decorator.
+// sends each call once: retries belong to the Retry decorator. It never
+// follows a redirect: the answer is a *RedirectError naming the base URL to
+// use instead.
 type OpenAI struct {
-	svc     openai.ChatCompletionService
-	timeout time.Duration
+	svc      openai.ChatCompletionService
+	timeout  time.Duration
+	maxReply int64
 }
 
 var _ Client = (*OpenAI)(nil)
 
-// NewOpenAI returns a client for the server at cfg.BaseURL. It reads no
-// environment variables: all settings come from cfg.
+// NewOpenAI returns a client for the server at cfg.BaseURL, normalised by
+// NormalizeBaseURL. It reads no environment variables: all settings come
+// from cfg.
 func NewOpenAI(cfg OpenAIConfig) *OpenAI {
-	hc := cfg.HTTPClient
-	if hc == nil {
+	var hc http.Client
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient
+	} else {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 256
-		hc = &http.Client{Transport: tr}
+		hc.Transport = tr
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	opts := []option.RequestOption{
-		option.WithBaseURL(strings.TrimRight(cfg.BaseURL, "/") + "/"),
-		option.WithHTTPClient(hc),
+		option.WithBaseURL(NormalizeBaseURL(cfg.BaseURL) + "/"),
+		option.WithHTTPClient(&hc),
 		option.WithMaxRetries(0),
 	}
 	if cfg.APIKey != "" {
 		opts = append(opts, option.WithAPIKey(cfg.APIKey))
 	}
-	return &OpenAI{svc: openai.NewChatCompletionService(opts...), timeout: cfg.Timeout}
+	maxReply := cfg.MaxReplyBytes
+	if maxReply <= 0 {
+		maxReply = DefaultMaxReplyBytes
+	}
+	return &OpenAI{svc: openai.NewChatCompletionService(opts...), timeout: cfg.Timeout, maxReply: maxReply}
 }
 
 // Chat sends req and returns the first choice of the completion.
@@ -68,25 +93,37 @@ func (c *OpenAI) Chat(ctx context.Context, req Request) (Reply, error) {
 	}
 
 	// The middleware keeps the status, headers and body of the response as
-	// received, whatever the SDK makes of them.
+	// received, whatever the SDK makes of them, and reads no more of the
+	// body than the cap allows.
 	var (
-		mu     sync.Mutex
-		status int
-		header http.Header
-		body   []byte
+		mu       sync.Mutex
+		status   int
+		header   http.Header
+		body     []byte
+		from, to string
+		tooLarge *ReplyTooLargeError
 	)
 	capture := func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) {
 		res, err := next(r)
 		if err != nil || res == nil {
 			return res, err
 		}
-		b, rerr := io.ReadAll(res.Body)
+		b, big, rerr := readCapped(res, c.maxReply)
 		_ = res.Body.Close()
 		mu.Lock()
-		status, header, body = res.StatusCode, res.Header, b
+		status, header, body, tooLarge = res.StatusCode, res.Header, b, big
+		if res.StatusCode >= 300 && res.StatusCode < 400 {
+			from = r.URL.String()
+			if loc, err := res.Location(); err == nil {
+				to = loc.String()
+			}
+		}
 		mu.Unlock()
 		if rerr != nil {
 			return nil, rerr
+		}
+		if big != nil {
+			return nil, big // the SDK is not to read the body: Chat reports it
 		}
 		res.Body = io.NopCloser(bytes.NewReader(b))
 		return res, nil
@@ -98,7 +135,12 @@ func (c *OpenAI) Chat(ctx context.Context, req Request) (Reply, error) {
 	latency := time.Since(start)
 	mu.Lock()
 	defer mu.Unlock()
-	if status >= 400 {
+	switch {
+	case tooLarge != nil:
+		return Reply{}, tooLarge
+	case status >= 300 && status < 400:
+		return Reply{}, &RedirectError{Code: status, From: from, To: to}
+	case status >= 400:
 		return Reply{}, &StatusError{Code: status, Body: body, RetryAfter: parseRetryAfter(header.Get("Retry-After"), time.Now())}
 	}
 	if err != nil {
@@ -117,6 +159,28 @@ func (c *OpenAI) Chat(ctx context.Context, req Request) (Reply, error) {
 	reply, err := parseCompletion(raw)
 	reply.Latency = latency
 	return reply, err
+}
+
+// readCapped reads res's body up to limit bytes. A longer body, or one
+// announced as longer, is not read further: the result is then a
+// *ReplyTooLargeError with the first bytes.
+func readCapped(res *http.Response, limit int64) ([]byte, *ReplyTooLargeError, error) {
+	tooLarge := func(b []byte) *ReplyTooLargeError {
+		head := bytes.Clone(b[:min(len(b), replyHeadBytes)])
+		return &ReplyTooLargeError{Status: res.StatusCode, Limit: limit, Length: res.ContentLength, Head: head}
+	}
+	if res.ContentLength > limit {
+		b, err := io.ReadAll(io.LimitReader(res.Body, replyHeadBytes))
+		if err != nil && len(b) == 0 {
+			return nil, nil, err
+		}
+		return nil, tooLarge(b), nil
+	}
+	b, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	if int64(len(b)) > limit {
+		return nil, tooLarge(b), nil
+	}
+	return b, nil, err
 }
 
 // completion is the part of a chat-completions response that Chat reads.

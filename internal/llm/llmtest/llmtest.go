@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,6 +55,13 @@ type Step struct {
 	Tokens int               // completion tokens reported (prompt tokens are 10)
 	Hang   bool              // never answer; wait for the client to give up
 	Drop   bool              // close the connection without answering
+
+	// Pad, when above 0, adds Pad bytes to the body, written as they go
+	// so that a reply of gigabytes costs the server no memory: spaces
+	// inside the completion's text, or after Body when there is one. The
+	// Content-Length announces the whole size unless Chunked is set.
+	Pad     int64
+	Chunked bool // with Pad: send no Content-Length
 }
 
 // Server is a fake chat-completions server. Its fields may be set before
@@ -66,6 +75,8 @@ type Server struct {
 	mu     sync.Mutex
 	script []Step
 	calls  []*Call
+
+	sent atomic.Int64 // body bytes written
 }
 
 // NewServer starts a fake server; its URL + "/v1" is the base URL to use.
@@ -92,6 +103,10 @@ func (s *Server) Calls() []*Call {
 	defer s.mu.Unlock()
 	return append([]*Call(nil), s.calls...)
 }
+
+// Sent returns the number of body bytes the server has written so far, in
+// all its replies; a client that stops reading a padded reply stops it.
+func (s *Server) Sent() int64 { return s.sent.Load() }
 
 // Count returns the number of requests received so far.
 func (s *Server) Count() int {
@@ -182,21 +197,54 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	out := step.Body
-	if out == "" {
-		out = Completion(step.Text, step.Tokens)
+	head, tail := step.Body, ""
+	if head == "" {
+		head, tail = completionParts(step.Text, step.Tokens)
 	}
 	if w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json")
 	}
+	if step.Pad > 0 && !step.Chunked {
+		w.Header().Set("Content-Length", strconv.FormatInt(int64(len(head))+step.Pad+int64(len(tail)), 10))
+	}
 	w.WriteHeader(status)
-	_, _ = io.WriteString(w, out)
+	if !s.write(w, head) {
+		return
+	}
+	if step.Pad > 0 {
+		chunk := strings.Repeat(" ", 64<<10)
+		for left := step.Pad; left > 0; {
+			n := min(left, int64(len(chunk)))
+			if !s.write(w, chunk[:n]) {
+				return // the client has gone
+			}
+			left -= n
+		}
+	}
+	s.write(w, tail)
+}
+
+// write writes p to w, counting the bytes written, and reports whether
+// all of it went.
+func (s *Server) write(w io.Writer, p string) bool {
+	n, err := io.WriteString(w, p)
+	s.sent.Add(int64(n))
+	return err == nil
 }
 
 // Completion returns the JSON body of a chat completion replying text.
 func Completion(text string, completionTokens int) string {
+	head, tail := completionParts(text, completionTokens)
+	return head + tail
+}
+
+// completionParts splits a completion's body where its text ends, so that
+// padding can go inside the text.
+func completionParts(text string, completionTokens int) (head, tail string) {
 	b, _ := json.Marshal(text)
-	return fmt.Sprintf(`{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"fake",`+
-		`"choices":[{"index":0,"message":{"role":"assistant","content":%s},"finish_reason":"stop"}],`+
-		`"usage":{"prompt_tokens":10,"completion_tokens":%d,"total_tokens":%d}}`, b, completionTokens, 10+completionTokens)
+	head = `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"fake",` +
+		`"choices":[{"index":0,"message":{"role":"assistant","content":` + string(b[:len(b)-1])
+	tail = fmt.Sprintf(`"},"finish_reason":"stop"}],`+
+		`"usage":{"prompt_tokens":10,"completion_tokens":%d,"total_tokens":%d}}`, completionTokens, 10+completionTokens)
+	return head, tail
 }
