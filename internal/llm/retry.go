@@ -2,6 +2,7 @@ package llm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -42,18 +43,21 @@ func NewRetry(next Client, maxAttempts int, base, max time.Duration) *Retry {
 
 // Chat calls Next until it succeeds, fails for good, or runs out of
 // attempts. The reply's Attempts, or an *AttemptsError, says how many
-// requests were sent.
+// requests were sent. A failure of Next that is itself an *AttemptsError
+// of 0 attempts (a Breaker that stopped the call) sent no request: it is
+// neither counted nor told to OnAttempt, and, being final, ends the call.
 func (r *Retry) Chat(ctx context.Context, req Request) (Reply, error) {
 	sleep := r.sleep
 	if sleep == nil {
 		sleep = sleepCtx
 	}
 	max := max(r.MaxAttempts, 1)
-	var err error
 	for attempt := 1; ; attempt++ {
-		var reply Reply
 		start := time.Now()
-		reply, err = r.Next.Chat(ctx, req)
+		reply, err := r.Next.Chat(ctx, req)
+		if inner, ok := unsent(err); ok {
+			return Reply{}, &AttemptsError{Attempts: attempt - 1, Err: inner}
+		}
 		if r.OnAttempt != nil {
 			r.OnAttempt(ctx, req, Attempt{N: attempt, Reply: reply, Err: err, Latency: time.Since(start)})
 		}
@@ -74,6 +78,16 @@ func (r *Retry) Chat(ctx context.Context, req Request) (Reply, error) {
 			return Reply{}, &AttemptsError{Attempts: attempt, Err: err}
 		}
 	}
+}
+
+// unsent reports whether err is a failure of Next that sent no request,
+// and returns what it wraps.
+func unsent(err error) (error, bool) {
+	var ae *AttemptsError
+	if errors.As(err, &ae) && ae.Attempts == 0 {
+		return ae.Err, true
+	}
+	return nil, false
 }
 
 // delay returns the wait after the given failed attempt: the server's
