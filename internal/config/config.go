@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"emer/internal/llm"
 )
 
 // Config holds the model-server settings.
@@ -24,6 +28,10 @@ type Config struct {
 	Rate        float64  `json:"rate"`
 	MaxTokens   int      `json:"max_tokens"`
 	Cache       string   `json:"cache"`
+
+	// MaxReplyBytes caps the body read of one reply; 0 means
+	// llm.DefaultMaxReplyBytes.
+	MaxReplyBytes Bytes `json:"max_reply_bytes"`
 }
 
 // Setting describes one setting.
@@ -37,7 +45,7 @@ type Setting struct {
 
 // Settings lists every setting. ConfigEnv names the config file.
 var Settings = []Setting{
-	{Key: "base_url", Env: []string{"EMER_BASE_URL"}, Flag: "--base-url", Default: Default().BaseURL, Help: "OpenAI-compatible API root (ends in /v1)"},
+	{Key: "base_url", Env: []string{"EMER_BASE_URL"}, Flag: "--base-url", Default: Default().BaseURL, Help: "OpenAI-compatible API root (ends in /v1; a trailing / is dropped)"},
 	{Key: "model", Env: []string{"EMER_MODEL"}, Flag: "--model", Help: "model name as the server knows it"},
 	{Key: "api_key", Env: []string{"EMER_API_KEY", "OPENAI_API_KEY"}, Help: "bearer token; empty sends none (local servers)"},
 	{Key: "timeout", Env: []string{"EMER_TIMEOUT"}, Flag: "--timeout", Default: Default().Timeout.String(), Help: "limit on one request"},
@@ -46,6 +54,7 @@ var Settings = []Setting{
 	{Key: "rate", Env: []string{"EMER_RATE"}, Flag: "--rate", Default: "0", Help: "most requests started per second; 0 is no limit"},
 	{Key: "max_tokens", Env: []string{"EMER_MAX_TOKENS"}, Flag: "--max-tokens", Default: "0", Help: "reply length limit; 0 is the server's default"},
 	{Key: "cache", Env: []string{"EMER_CACHE"}, Flag: "--cache", Default: "DIR/emer.db", Help: "SQLite file of cached replies; share it between runs"},
+	{Key: "max_reply_bytes", Env: []string{"EMER_MAX_REPLY_BYTES"}, Default: Default().MaxReplyBytes.String(), Help: "most bytes read of one reply (e.g. 8MiB, 512KiB); a longer one fails, its first 4 KiB kept"},
 }
 
 // ConfigEnv names the environment variable that points at a config file
@@ -59,12 +68,15 @@ func Default() Config {
 		Timeout:     Duration(120 * time.Second),
 		MaxAttempts: 6,
 		Concurrency: 8,
+
+		MaxReplyBytes: llm.DefaultMaxReplyBytes,
 	}
 }
 
 // Load returns the defaults overlaid with the config file at path (or the
 // one named by EMER_CONFIG when path is empty; none when both are empty)
-// and then with the environment, read through getenv.
+// and then with the environment, read through getenv. The base URL comes
+// back normalised (llm.NormalizeBaseURL).
 func Load(path string, getenv func(string) (string, bool)) (Config, error) {
 	c := Default()
 	if path == "" {
@@ -94,6 +106,7 @@ func Load(path string, getenv func(string) (string, bool)) (Config, error) {
 			break
 		}
 	}
+	c.BaseURL = llm.NormalizeBaseURL(c.BaseURL)
 	return c, errors.Join(errs...)
 }
 
@@ -121,6 +134,8 @@ func (c *Config) set(key, v string) error {
 		c.MaxTokens, err = strconv.Atoi(v)
 	case "cache":
 		c.Cache = v
+	case "max_reply_bytes":
+		c.MaxReplyBytes, err = ParseBytes(v)
 	default:
 		return fmt.Errorf("unknown setting %q", key)
 	}
@@ -132,7 +147,7 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.BaseURL == "" {
 		errs = append(errs, errors.New("base_url is empty (--base-url or EMER_BASE_URL)"))
-	} else if !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+	} else if u, err := url.Parse(llm.NormalizeBaseURL(c.BaseURL)); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("base_url %q is not an http(s) URL", c.BaseURL))
 	}
 	if c.Model == "" {
@@ -152,6 +167,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTokens < 0 {
 		errs = append(errs, fmt.Errorf("max_tokens %d is negative", c.MaxTokens))
+	}
+	if c.MaxReplyBytes < 0 {
+		errs = append(errs, fmt.Errorf("max_reply_bytes %d is negative", c.MaxReplyBytes))
 	}
 	return errors.Join(errs...)
 }
@@ -200,5 +218,66 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("duration: want \"90s\" or seconds, got %s", b)
 	}
 	*d = Duration(secs * float64(time.Second))
+	return nil
+}
+
+// Bytes is a size in bytes, written as a number or with a binary unit:
+// 8388608, "8MiB", "512 KiB".
+type Bytes int64
+
+// byteUnits are the units Bytes reads and writes, largest first.
+var byteUnits = []struct {
+	name string
+	size int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+// String writes b in the largest unit that divides it ("8MiB"), or as a
+// plain number.
+func (b Bytes) String() string {
+	for _, u := range byteUnits[:3] {
+		if b != 0 && int64(b)%u.size == 0 {
+			return strconv.FormatInt(int64(b)/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+// ParseBytes reads a number of bytes with an optional unit B, KiB, MiB or
+// GiB (any case, a space allowed before it).
+func ParseBytes(s string) (Bytes, error) {
+	t := strings.TrimSpace(s)
+	num, mult := t, int64(1)
+	for _, u := range byteUnits {
+		if len(t) > len(u.name) && strings.EqualFold(t[len(t)-len(u.name):], u.name) {
+			num, mult = strings.TrimSpace(t[:len(t)-len(u.name)]), u.size
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n > math.MaxInt64/mult || n < math.MinInt64/mult {
+		return 0, fmt.Errorf("size %q: want a number of bytes, optionally with KiB, MiB or GiB (8MiB)", s)
+	}
+	return Bytes(n * mult), nil
+}
+
+// MarshalJSON writes b as a number.
+func (b Bytes) MarshalJSON() ([]byte, error) { return json.Marshal(int64(b)) }
+
+// UnmarshalJSON reads a number of bytes or a string ParseBytes reads.
+func (b *Bytes) UnmarshalJSON(data []byte) error {
+	var n int64
+	if err := json.Unmarshal(data, &n); err == nil {
+		*b = Bytes(n)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("size: want a number of bytes or a string such as \"8MiB\", got %.40s", data)
+	}
+	v, err := ParseBytes(s)
+	if err != nil {
+		return err
+	}
+	*b = v
 	return nil
 }
