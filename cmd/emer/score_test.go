@@ -206,7 +206,7 @@ func TestScoreBadInput(t *testing.T) {
 		code int
 		msg  string
 	}{
-		"missing-column.bad.csv":   {1, `missing-column.bad.csv:1: missing column "openset"`},
+		"missing-column.bad.csv":   {1, `missing-column.bad.csv:1: missing column openset (the columns are name, labels)`},
 		"duplicate-name.bad.csv":   {1, `duplicate-name.bad.csv:3: duplicate name "s1" (first on line 2)`},
 		"truncated.bad.npz":        {1, "truncated.bad.npz: not a readable .npz archive (truncated or not a zip file)"},
 		"forbidden-global.bad.npz": {1, "member filenames.npy: object array: forbidden pickle global os.system"},

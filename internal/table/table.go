@@ -1,14 +1,15 @@
 package table
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"unicode"
+
+	"emer/internal/textenc"
 )
 
 // KeyColumns are the names accepted for the column that identifies a clip,
@@ -90,10 +91,13 @@ func (t *Table) Require(cols ...string) error {
 			missing = append(missing, c)
 		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%s:1: %w %q (columns are %s)", t.Path, ErrColumn, strings.Join(missing, `", "`), strings.Join(t.Columns, ","))
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%s:1: %w %s (%s)", t.Path, ErrColumn, plainName(missing[0]), t.columnList())
 	}
-	return nil
+	return fmt.Errorf("%s:1: %ws %s (%s)", t.Path, ErrColumn, ListNames(missing, maxListed), t.columnList())
 }
 
 // RequireOneOf returns the first of cols the table has, or an error naming
@@ -104,31 +108,104 @@ func (t *Table) RequireOneOf(cols ...string) (string, error) {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("%s:1: %w: need one of %q (columns are %s)", t.Path, ErrColumn, cols, strings.Join(t.Columns, ","))
+	return "", fmt.Errorf("%s:1: %w: need one of %s (%s)", t.Path, ErrColumn, ListNames(cols, maxListed), t.columnList())
 }
 
-// ReadFile reads the CSV file at path. The file must have a key column
-// (see KeyColumns) and every column in required.
+// maxListed is how many names an error message lists.
+const maxListed = 8
+
+// columnList describes the header for an error message.
+func (t *Table) columnList() string {
+	if len(t.Columns) == 0 {
+		return "the header has no columns"
+	}
+	return "the columns are " + ListNames(t.Columns, maxListed)
+}
+
+// ListNames joins up to max names for an error message, each shown
+// plainly when it can be and quoted and cut short otherwise, and counts
+// the rest: "a, b, c and 12 more".
+func ListNames(names []string, max int) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i == max {
+			fmt.Fprintf(&b, " and %d more", len(names)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(plainName(n))
+	}
+	return b.String()
+}
+
+// plainName shows a column or clip name as it is when it is short and
+// holds only letters, digits and simple punctuation, and quoted otherwise.
+func plainName(s string) string {
+	const max = 40
+	if s == "" || len(s) > max {
+		return textenc.Excerpt(s, max)
+	}
+	for _, r := range s {
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_-.:/()[]", r)) {
+			return textenc.Excerpt(s, max)
+		}
+	}
+	return s
+}
+
+// Limits on one table, beyond those of textenc.DefaultLimits on a line
+// and the whole file.
+const (
+	MaxHeader = 64 << 10 // bytes of the header record
+	MaxRecord = 16 << 20 // bytes of one record, quoted line breaks included
+)
+
+// ReadFile reads the CSV file at path in the default text encoding
+// (textenc.Default). The file must have a key column (see KeyColumns) and
+// every column in required.
 func ReadFile(path string, required ...string) (*Table, error) {
+	return ReadFileEncoded(path, textenc.Default(), required...)
+}
+
+// ReadFileEncoded is ReadFile for a file in encoding enc.
+func ReadFileEncoded(path string, enc textenc.Encoding, required ...string) (*Table, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return Read(f, path, required...)
+	return ReadEncoded(f, path, enc, required...)
 }
 
-// Read reads CSV from r; name is used in error messages.
+// Read reads CSV from r in the default text encoding; name is used in
+// error messages.
 func Read(r io.Reader, name string, required ...string) (*Table, error) {
-	br := bufio.NewReader(r)
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
-		_, _ = br.Discard(3)
-	}
-	cr := csv.NewReader(br)
+	return ReadEncoded(r, name, textenc.Default(), required...)
+}
+
+// ReadEncoded reads CSV in encoding enc from r; name is used in error
+// messages. Text that is not valid in enc, a NUL byte, a line or file
+// longer than textenc.DefaultLimits, a header longer than MaxHeader and a
+// record longer than MaxRecord are errors.
+func ReadEncoded(r io.Reader, name string, enc textenc.Encoding, required ...string) (*Table, error) {
+	tr := textenc.NewReader(r, name, enc, textenc.Limits{})
+	budget := &recordBudget{r: tr}
+	cr := csv.NewReader(budget)
 	cr.FieldsPerRecord = 0 // every record has as many fields as the header
+	budget.reset(MaxHeader)
 	header, err := cr.Read()
+	if terr := tr.Err(); terr != nil {
+		// Reported first: the CSV reader may have met a line cut short
+		// where the text went bad.
+		return nil, terr
+	}
 	if errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: empty file: expected a header line", name)
+	}
+	if errors.Is(err, errOverBudget) {
+		return nil, fmt.Errorf("%s:1: header longer than %s", name, textenc.FormatSize(MaxHeader))
 	}
 	if err != nil {
 		return nil, csvError(name, err)
@@ -140,7 +217,7 @@ func Read(r io.Reader, name string, required ...string) (*Table, error) {
 			h = "index" // pandas writes an unnamed index column
 		}
 		if _, dup := t.index[h]; dup {
-			return nil, fmt.Errorf("%s:1: column %q appears twice", name, h)
+			return nil, fmt.Errorf("%s:1: column %s appears twice", name, plainName(h))
 		}
 		t.index[h] = i
 		t.Columns = append(t.Columns, h)
@@ -155,21 +232,36 @@ func Read(r io.Reader, name string, required ...string) (*Table, error) {
 	}
 	t.byKey = make(map[string]int)
 	var errs []error
+	next := endLine(cr, header) + 1 // where the next record starts, at the earliest
 	for {
-		line, _ := cr.FieldPos(0)
+		budget.reset(MaxRecord)
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			errs = append(errs, csvError(name, err))
+			terr := tr.Err()
 			var pe *csv.ParseError
 			if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
-				continue
+				// A whole record, not one cut short where the text went bad.
+				if end := endLine(cr, rec); terr == nil || terr.Line > end {
+					errs = append(errs, csvError(name, err))
+					next = end + 1
+					continue
+				}
+			}
+			switch {
+			case terr != nil:
+				errs = append(errs, terr)
+			case errors.Is(err, errOverBudget):
+				errs = append(errs, fmt.Errorf("%s:%d: record longer than %s (a quoted field left open?)", name, next, textenc.FormatSize(MaxRecord)))
+			default:
+				errs = append(errs, csvError(name, err))
 			}
 			break // a quoting error leaves the reader unable to resynchronise
 		}
-		line, _ = cr.FieldPos(0)
+		line, _ := cr.FieldPos(0)
+		next = endLine(cr, rec) + 1
 		row := Row{Line: line, fields: rec, t: t}
 		k := strings.TrimSpace(rec[t.index[key]])
 		rec[t.index[key]] = k
@@ -178,22 +270,73 @@ func Read(r io.Reader, name string, required ...string) (*Table, error) {
 			continue
 		}
 		if prev, dup := t.byKey[k]; dup {
-			errs = append(errs, fmt.Errorf("%s:%d: %w %q (first on line %d)", name, line, ErrDuplicate, k, t.Rows[prev].Line))
+			errs = append(errs, fmt.Errorf("%s:%d: %w %s (first on line %d)", name, line, ErrDuplicate, textenc.Excerpt(k, 60), t.Rows[prev].Line))
 			continue
 		}
 		t.byKey[k] = len(t.Rows)
 		t.Rows = append(t.Rows, row)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, joinErrors(errs)
 	}
 	return t, nil
+}
+
+// maxErrors is how many problems of one file are reported.
+const maxErrors = 20
+
+func joinErrors(errs []error) error {
+	if len(errs) > maxErrors {
+		errs = append(errs[:maxErrors], fmt.Errorf("and %d more problems", len(errs)-maxErrors))
+	}
+	return errors.Join(errs...)
+}
+
+// endLine returns the line on which rec, just read, ends.
+func endLine(cr *csv.Reader, rec []string) int {
+	if len(rec) == 0 {
+		return 1
+	}
+	line, _ := cr.FieldPos(len(rec) - 1)
+	return line + strings.Count(rec[len(rec)-1], "\n")
+}
+
+// recordBudget fails once more than a budget of bytes is read since the
+// last reset, so that one record cannot grow without bound. The CSV
+// reader buffers up to csvBuffer bytes ahead, which the budget allows
+// for: a record over budget is longer than the limit, and a record within
+// it is never refused.
+type recordBudget struct {
+	r    io.Reader
+	left int64
+}
+
+const csvBuffer = 4096 // encoding/csv reads through a default bufio.Reader
+
+var errOverBudget = errors.New("record over budget")
+
+func (b *recordBudget) reset(limit int64) { b.left = limit + csvBuffer }
+
+func (b *recordBudget) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errOverBudget
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 func csvError(name string, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%s:%d:%d: %w", name, pe.Line, pe.Column, pe.Err)
+	}
+	var te *textenc.Error
+	if errors.As(err, &te) {
+		return err
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }

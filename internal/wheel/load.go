@@ -1,6 +1,7 @@
 package wheel
 
 import (
+	"archive/zip"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"emer/internal/labels"
 	"emer/internal/npy"
 	"emer/internal/table"
+	"emer/internal/textenc"
 )
 
 // Files of the released emotion-wheel layout (affectgpt2025 and later).
@@ -81,12 +83,14 @@ func Load(dir string) (*Lexicon, error) {
 // readFormat reads format.csv: for each row, every listed form maps to the
 // row's name, and the name maps to itself.
 func readFormat(path string) (map[string][]string, error) {
-	t, err := table.ReadFile(path, "format")
+	// The released lexicon is UTF-8 ("don’t care"), whatever the encoding
+	// of the data it scores.
+	t, err := table.ReadFileEncoded(path, textenc.UTF8, "format")
 	if err != nil {
 		return nil, err
 	}
 	if t.Key != "name" {
-		return nil, fmt.Errorf("%s:1: want a %q column, found %q", path, "name", t.Key)
+		return nil, fmt.Errorf("%s:1: want a name column, found %s", path, t.Key)
 	}
 	m := make(map[string][]string, 8*len(t.Rows))
 	for _, r := range t.Rows {
@@ -99,9 +103,46 @@ func readFormat(path string) (map[string][]string, error) {
 	return m, nil
 }
 
+// maxWorkbookSize bounds the uncompressed size of one spreadsheet; the
+// released ones hold 0.3 MB.
+const maxWorkbookSize = 32 << 20
+
+// checkWorkbook makes sure path is an xlsx workbook of a sane size before
+// excelize reads it, so that other files get a message that says what
+// they are not, and a zip bomb is refused before it is inflated.
+func checkWorkbook(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return fmt.Errorf("%s is not an xlsx workbook: %v", path, err)
+	}
+	defer zr.Close()
+	var total uint64
+	var names []string
+	book := false
+	for _, f := range zr.File {
+		total += min(f.UncompressedSize64, maxWorkbookSize+1)
+		names = append(names, f.Name)
+		book = book || strings.HasSuffix(strings.ToLower(strings.ReplaceAll(f.Name, `\`, "/")), "workbook.xml")
+	}
+	if !book {
+		files := "files"
+		if len(names) == 1 {
+			files = "file"
+		}
+		return fmt.Errorf("%s is not an xlsx workbook: the zip has no xl/workbook.xml (it holds %d %s: %s)", path, len(names), files, table.ListNames(names, 5))
+	}
+	if total > maxWorkbookSize {
+		return fmt.Errorf("%s: the workbook holds more than %d MiB uncompressed, the most read", path, maxWorkbookSize>>20)
+	}
+	return nil
+}
+
 // sheetRows returns the first sheet's rows and a header index.
 func sheetRows(path string) ([][]string, map[string]int, error) {
-	f, err := excelize.OpenFile(path)
+	if err := checkWorkbook(path); err != nil {
+		return nil, nil, err
+	}
+	f, err := excelize.OpenFile(path, excelize.Options{UnzipSizeLimit: maxWorkbookSize, UnzipXMLSizeLimit: maxWorkbookSize})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -131,17 +172,25 @@ func cell(row []string, i int) string {
 	return ""
 }
 
-func requireColumns(path string, head map[string]int, cols ...string) error {
+func requireColumns(path string, header []string, head map[string]int, cols ...string) error {
 	var missing []string
 	for _, c := range cols {
 		if _, ok := head[c]; !ok {
 			missing = append(missing, c)
 		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%s: row 1: %w %q", path, table.ErrColumn, strings.Join(missing, `", "`))
+	if len(missing) == 0 {
+		return nil
 	}
-	return nil
+	found := "the first row is empty"
+	if len(header) > 0 {
+		found = "the columns are " + table.ListNames(header, 8)
+	}
+	s := ""
+	if len(missing) > 1 {
+		s = "s"
+	}
+	return fmt.Errorf("%s: row 1: %w%s %s (%s)", path, table.ErrColumn, s, table.ListNames(missing, 4), found)
 }
 
 // readSynonyms reads the eight runs of synonym.xlsx: a run's word maps to
@@ -156,7 +205,7 @@ func readSynonyms(path string) (map[string][]string, error) {
 	for k := 1; k <= synonymRuns; k++ {
 		cols = append(cols, fmt.Sprintf("word_run%d", k), fmt.Sprintf("synonym_run%d", k))
 	}
-	if err := requireColumns(path, head, cols...); err != nil {
+	if err := requireColumns(path, rows[0], head, cols...); err != nil {
 		return nil, err
 	}
 	sets := make(map[string]map[string]struct{})
@@ -226,7 +275,7 @@ func readWheel(path string) (Wheel, error) {
 	if err != nil {
 		return Wheel{}, err
 	}
-	if err := requireColumns(path, head, "level1", "level2", "level3"); err != nil {
+	if err := requireColumns(path, rows[0], head, "level1", "level2", "level3"); err != nil {
 		return Wheel{}, err
 	}
 	t := tree{index: map[string]*root{}}
@@ -294,12 +343,24 @@ func (t tree) wheel() Wheel {
 	return w
 }
 
+// mappingArrays are the arrays of a wheel_mapping.npz.
+var mappingArrays = []string{"format_mapping", "raw_mapping", "wheel_map_whole"}
+
 // LoadMapping reads an official precomputed wheel_mapping.npz
 // (format_mapping, raw_mapping, wheel_map_whole).
 func LoadMapping(path string) (*Lexicon, error) {
-	arc, err := npy.ReadArchive(path)
+	arc, err := npy.ReadArchive(path, mappingArrays...)
 	if err != nil {
 		return nil, err
+	}
+	var lacks []string
+	for _, n := range mappingArrays {
+		if _, ok := arc.Arrays[n]; !ok {
+			lacks = append(lacks, n)
+		}
+	}
+	if len(lacks) > 0 {
+		return nil, fmt.Errorf("%s is not a %s: it lacks %s (%s)", path, MappingFile, strings.Join(lacks, ", "), arc.Holds())
 	}
 	dict := func(name string) (map[string]any, error) {
 		a, err := arc.Get(name)
