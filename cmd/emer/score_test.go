@@ -210,7 +210,7 @@ func TestScoreBadInput(t *testing.T) {
 		"duplicate-name.bad.csv":   {1, `duplicate-name.bad.csv:3: duplicate name "s1" (first on line 2)`},
 		"truncated.bad.npz":        {1, "truncated.bad.npz: not a readable .npz archive (truncated or not a zip file)"},
 		"forbidden-global.bad.npz": {1, "member filenames.npy: object array: forbidden pickle global os.system"},
-		"malformed-labels.bad.csv": {0, "warning: 2 malformed label lists, read leniently as the reference does (e.g. malformed-labels.bad.csv: s1:"},
+		"malformed-labels.bad.csv": {0, `warning: 2 malformed label lists, read leniently as the reference does (e.g. s1: prediction "['happy'": '[' without a closing ']'; s3: prediction "[sad]]": nested list)`},
 		"extra-sample.bad.csv":     {0, "warning: 1 predicted samples not in the ground truth, ignored (e.g. s9)"},
 		"missing-sample.bad.csv":   {0, "warning: 1 samples without a prediction, scored as empty predictions (e.g. s2)"},
 	}

@@ -1,10 +1,14 @@
 package openset
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,7 +113,7 @@ func TestAlignWarnings(t *testing.T) {
 		}
 	}
 	msgs := strings.Join(w.Messages(), "\n")
-	for _, want := range []string{"gt.csv: b:", "without a closing", "1 predicted samples not in the ground truth, ignored (e.g. c)"} {
+	for _, want := range []string{"(e.g. b: ground truth \"['sad'\": '[' without a closing ']')", "1 predicted samples not in the ground truth, ignored (e.g. c)"} {
 		if !strings.Contains(msgs, want) {
 			t.Errorf("messages %q lack %q", msgs, want)
 		}
@@ -146,5 +150,63 @@ func TestOVMERBaselines(t *testing.T) {
 		if tab.MAvg <= 0 || tab.MAvg >= 1 || w.Count(WarnMissingPred) > 0 {
 			t.Errorf("%s: m_avg %v, warnings %q", f, tab.MAvg, w.Messages())
 		}
+	}
+}
+
+// A malformed list is reported with its side, ground truth or prediction,
+// and a sample with both sides malformed is named once.
+func TestAlignMalformedSides(t *testing.T) {
+	gt := &Set{Path: "data/openset.csv", Names: []string{"s1", "s2", "s3"}, Text: map[string]string{"s1": "[a, b", "s2": "[c]", "s3": "[d]"}}
+	pred := &Set{Path: "run/openset.csv", Names: []string{"s1", "s2", "s3"}, Text: map[string]string{"s1": "[a, b", "s2": "c]", "s3": "[d]"}}
+	var w Warnings
+	Align(gt, pred, &w)
+	want := []string{`3 malformed label lists, read leniently as the reference does (e.g. ` +
+		`s1: ground truth "[a, b": '[' without a closing ']', and prediction "[a, b": '[' without a closing ']'; ` +
+		`s2: prediction "c]": ']' without an opening '[')`}
+	if d := cmp.Diff(want, w.Messages()); d != "" {
+		t.Errorf("messages (-want +got):\n%s", d)
+	}
+}
+
+func writeSynonymZip(t *testing.T, members map[string][]byte) string {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, n := range slices.Sorted(maps.Keys(members)) {
+		w, err := zw.Create(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(members[n])
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "syn.zip")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A synonym zip whose members inflate past the limit is refused before
+// they are inflated.
+func TestReadSynonymsLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		members map[string][]byte
+		want    string
+	}{
+		{"bomb member", map[string][]byte{"syn/s1.npy": make([]byte, 1<<20+1)},
+			"member syn/s1.npy: not a readable .npz archive: member of 1048577 bytes uncompressed, more than the 1 MiB limit"},
+		{"no npy", map[string][]byte{"a.txt": []byte("x"), "b.txt": []byte("y")},
+			"syn.zip: no .npy members: not a zip of synonym groups (it holds 2 other files)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadSynonyms(writeSynonymZip(t, tc.members))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error\n %v\nwant it to contain\n %s", err, tc.want)
+			}
+		})
 	}
 }

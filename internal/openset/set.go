@@ -87,14 +87,17 @@ type Warnings struct {
 const maxExamples = 3
 
 // Add records one problem of the given kind.
-func (w *Warnings) Add(kind, example string) {
+func (w *Warnings) Add(kind, example string) { w.add(kind, example, 1) }
+
+// add records n problems of a kind that one example describes.
+func (w *Warnings) add(kind, example string, n int) {
 	if w.count == nil {
 		w.count, w.ex = map[string]int{}, map[string][]string{}
 	}
 	if _, ok := w.count[kind]; !ok {
 		w.kinds = append(w.kinds, kind)
 	}
-	w.count[kind]++
+	w.count[kind] += n
 	if len(w.ex[kind]) < maxExamples {
 		w.ex[kind] = append(w.ex[kind], example)
 	}
@@ -136,22 +139,31 @@ type Pair struct {
 
 // Align pairs ground truth with predictions in ground-truth order. A
 // sample without a prediction gets an empty one; predictions for unknown
-// samples are ignored; both are counted in w, as are malformed lists.
+// samples are ignored; both are counted in w, as are malformed lists,
+// each sample's named once with the side (ground truth, prediction) whose
+// list is malformed.
 func Align(gt, pred *Set, w *Warnings) []Pair {
 	pairs := make([]Pair, 0, len(gt.Names))
-	parse := func(s *Set, name string) []string {
-		l, err := labels.Parse(s.Text[name])
-		if err != nil {
-			w.Add(WarnMalformed, fmt.Sprintf("%s: %s: %v", filepath.Base(s.Path), name, err))
-		}
-		return l
-	}
 	for _, n := range gt.Names {
-		p := Pair{Name: n, GT: parse(gt, n)}
-		if _, ok := pred.Text[n]; ok {
-			p.Pred = parse(pred, n)
+		var gerr, perr error
+		p := Pair{Name: n}
+		p.GT, gerr = labels.Parse(gt.Text[n])
+		if text, ok := pred.Text[n]; ok {
+			p.Pred, perr = labels.Parse(text)
 		} else {
 			w.Add(WarnMissingPred, n)
+		}
+		var parts []string
+		for _, side := range []struct {
+			name string
+			err  error
+		}{{"ground truth", gerr}, {"prediction", perr}} {
+			if side.err != nil {
+				parts = append(parts, side.name+" "+strings.TrimPrefix(side.err.Error(), labels.ErrMalformed.Error()+": "))
+			}
+		}
+		if len(parts) > 0 {
+			w.add(WarnMalformed, n+": "+strings.Join(parts, ", and "), len(parts))
 		}
 		pairs = append(pairs, p)
 	}

@@ -3,7 +3,6 @@ package openset
 import (
 	"archive/zip"
 	"fmt"
-	"io"
 	"path"
 	"strings"
 
@@ -17,6 +16,13 @@ import (
 // prediction belongs to one group, and a group stands for its first member.
 type Synonyms map[string][][]string
 
+// Limits on a synonym zip, in uncompressed bytes: a released member holds
+// under 1 KB, the whole archive 130 KB.
+const (
+	maxSynonymMember = 1 << 20
+	maxSynonymTotal  = 128 << 20
+)
+
 // ReadSynonyms reads a zip of per-sample .npy files (one string each, a
 // list of label lists), named after their samples.
 func ReadSynonyms(file string) (Synonyms, error) {
@@ -25,11 +31,23 @@ func ReadSynonyms(file string) (Synonyms, error) {
 		return nil, fmt.Errorf("%s: %w (truncated or not a zip file): %v", file, npy.ErrArchive, err)
 	}
 	defer zr.Close()
-	out := Synonyms{}
+	var members []*zip.File
+	var total uint64
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() || !strings.HasSuffix(f.Name, ".npy") {
 			continue
 		}
+		members = append(members, f)
+		total += min(f.UncompressedSize64, maxSynonymTotal+1)
+	}
+	if len(members) == 0 {
+		return nil, fmt.Errorf("%s: no .npy members: not a zip of synonym groups (it holds %d other files)", file, len(zr.File))
+	}
+	if total > maxSynonymTotal {
+		return nil, fmt.Errorf("%s: %w: its members hold more than the %d MiB limit uncompressed", file, npy.ErrArchive, maxSynonymTotal>>20)
+	}
+	out := make(Synonyms, len(members))
+	for _, f := range members {
 		name := strings.TrimSuffix(path.Base(f.Name), ".npy")
 		groups, err := readGroups(f)
 		if err != nil {
@@ -40,19 +58,11 @@ func ReadSynonyms(file string) (Synonyms, error) {
 		}
 		out[name] = groups
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no .npy members", file)
-	}
 	return out, nil
 }
 
 func readGroups(f *zip.File) ([][]string, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	data, err := npy.ReadMember(f, maxSynonymMember)
 	if err != nil {
 		return nil, err
 	}
