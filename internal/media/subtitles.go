@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"emer/internal/textenc"
 )
 
 // Cue is one subtitle: text shown from Start to End seconds. Given text
@@ -53,14 +55,26 @@ func TextSubtitles(text string) *Subtitles {
 	return &Subtitles{Source: SourceText, Cues: []Cue{{Text: strings.TrimSpace(text)}}}
 }
 
+// subtitleLimits bound a subtitle file: a line of at most 1 MiB, a file of
+// at most 64 MiB.
+var subtitleLimits = textenc.Limits{MaxLine: 1 << 20, MaxSize: 64 << 20}
+
 // ReadSubtitleFile reads an .srt or .vtt file (the format is recognised by
-// content, so either extension works).
+// content, so either extension works) in the default text encoding
+// (textenc.Default).
 func ReadSubtitleFile(path string) (*Subtitles, error) {
-	data, err := os.ReadFile(path)
+	return ReadSubtitleFileEncoded(path, textenc.Default())
+}
+
+// ReadSubtitleFileEncoded is ReadSubtitleFile for a file in encoding enc.
+// UTF-8 and UTF-16 files with a byte-order mark are read whatever enc is.
+func ReadSubtitleFileEncoded(path string, enc textenc.Encoding) (*Subtitles, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("subtitles: %w", err)
 	}
-	cues, err := ParseCues(bytes.NewReader(data))
+	defer f.Close()
+	cues, err := parseCues(textenc.NewReader(f, "", enc, subtitleLimits))
 	if err != nil {
 		return nil, fmt.Errorf("subtitles %s: %w", path, err)
 	}
@@ -168,12 +182,19 @@ var (
 	timeFormat = regexp.MustCompile(`^(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})$`)
 )
 
-// ParseCues reads SubRip (.srt) or WebVTT (.vtt) text. Markup tags are
-// removed from cue text. A timing line that cannot be read is an error that
-// gives its line number.
+// ParseCues reads SubRip (.srt) or WebVTT (.vtt) text in UTF-8 (or UTF-16
+// with a byte-order mark). Markup tags are removed from cue text. A timing
+// line that cannot be read, bytes that are not UTF-8 text, a line longer
+// than 1 MiB and an input over 64 MiB are errors that give the line.
 func ParseCues(r io.Reader) ([]Cue, error) {
+	return parseCues(textenc.NewReader(r, "", textenc.UTF8, subtitleLimits))
+}
+
+// parseCues reads cues from text already decoded and bounded.
+func parseCues(r *textenc.Reader) ([]Cue, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	// Room for the longest line the reader lets through and its line end.
+	sc.Buffer(make([]byte, 64*1024), int(subtitleLimits.MaxLine)+2)
 	var (
 		cues   []Cue
 		cur    *Cue
@@ -189,6 +210,9 @@ func ParseCues(r io.Reader) ([]Cue, error) {
 		cur, lines = nil, nil
 	}
 	for sc.Scan() {
+		if err := r.Err(); err != nil {
+			return nil, err // the line may be cut where the text went bad
+		}
 		lineNo++
 		line := strings.TrimRight(sc.Text(), "\r")
 		if lineNo == 1 {
@@ -224,7 +248,13 @@ func ParseCues(r io.Reader) ([]Cue, error) {
 		}
 		// Anything else outside a cue is an identifier or a counter.
 	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("line %d is longer than %s", lineNo+1, textenc.FormatSize(subtitleLimits.MaxLine))
+		}
 		return nil, err
 	}
 	flush()
