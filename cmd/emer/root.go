@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"emer/internal/textenc"
 )
 
 // globalOptions holds the flags every command shares.
@@ -57,6 +59,9 @@ command line; 130 or 143 stopped by SIGINT or SIGTERM (the command is given
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v", err) })
+	var enc textenc.Flag
+	root.PersistentFlags().Var(&enc, "encoding", "encoding of the CSV and subtitle files read: gb18030, gbk, big5, shift_jis, utf-16le, utf-16be, ... (default UTF-8; a UTF-8 or UTF-16 byte-order mark is always obeyed; emotion-wheel files are always UTF-8)")
+	root.PersistentPreRun = func(*cobra.Command, []string) { textenc.SetDefault(enc.Encoding) }
 	cmds := make([]*cobra.Command, 0, len(commandFactories))
 	for _, f := range commandFactories {
 		cmds = append(cmds, f(g))
