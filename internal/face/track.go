@@ -11,16 +11,23 @@ type FrameFaces struct {
 	Faces []Face
 }
 
-// TrackPoint is a track's face in one frame.
+// TrackPoint is a track's face in one frame: the face itself, the time of
+// its frame, and where it came from, so that measures taken per frame and
+// face (landmarks, action units) attach to the track by index rather than
+// by matching times or boxes.
 type TrackPoint struct {
 	T float64
+	// FrameIndex is the frame's index in the frames given to LinkTracks.
+	FrameIndex int
+	// FaceIndex is the face's index in that frame's Faces.
+	FaceIndex int
 	Face
 }
 
 // Track is one face followed across frames.
 type Track struct {
 	ID       int          `json:"id"`
-	Points   []TrackPoint `json:"-"`
+	Points   []TrackPoint `json:"-"` // in frame order
 	Start    float64      `json:"start_s"`  // time of the first point
 	End      float64      `json:"end_s"`    // time of the last point
 	Frames   int          `json:"frames"`   // points in the track
@@ -78,14 +85,14 @@ func LinkTracks(frames []FrameFaces, opts TrackOptions) []Track {
 				continue
 			}
 			usedFace[p.f], usedTrack[p.t] = true, true
-			p.t.Points = append(p.t.Points, TrackPoint{T: fr.T, Face: fr.Faces[p.f]})
+			p.t.Points = append(p.t.Points, TrackPoint{T: fr.T, FrameIndex: fi, FaceIndex: p.f, Face: fr.Faces[p.f]})
 			lastSeen[p.t] = fi
 		}
 		for j, f := range fr.Faces {
 			if usedFace[j] {
 				continue
 			}
-			t := &Track{ID: len(tracks) + 1, Points: []TrackPoint{{T: fr.T, Face: f}}}
+			t := &Track{ID: len(tracks) + 1, Points: []TrackPoint{{T: fr.T, FrameIndex: fi, FaceIndex: j, Face: f}}}
 			tracks = append(tracks, t)
 			lastSeen[t] = fi
 		}

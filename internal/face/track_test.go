@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func probs(dominant int, p float32) Probs {
@@ -53,6 +55,77 @@ func TestLinkTracks(t *testing.T) {
 	}
 	if MainTrack(nil) != -1 {
 		t.Error("a main track among none")
+	}
+}
+
+// TestLinkTracksIndices checks that each track point names the frame and
+// the face within that frame it came from, with the frame's time, however
+// the faces of a frame are ordered and however many frames a track skips.
+func TestLinkTracksIndices(t *testing.T) {
+	big := func(i int) Face { return Face{Box: Box{X: 100 + 5*float64(i), Y: 100, W: 200, H: 200}} }
+	small := Face{Box: Box{X: 600, Y: 100, W: 80, H: 80}}
+	late := Face{Box: Box{X: 900, Y: 300, W: 100, H: 100}}
+	same := Face{Box: Box{X: 10, Y: 10, W: 50, H: 50}}
+	type ref struct {
+		T            float64
+		Frame, Index int
+	}
+	tests := []struct {
+		name   string
+		frames []FrameFaces
+		want   [][]ref // per track, its points
+	}{
+		{
+			name: "faces reordered within frames",
+			frames: []FrameFaces{
+				{T: 0, Faces: []Face{big(0), small}},
+				{T: 0.5, Faces: []Face{small, big(1)}},
+				{T: 1, Faces: []Face{late, big(2)}},
+			},
+			want: [][]ref{
+				{{0, 0, 0}, {0.5, 1, 1}, {1, 2, 1}},
+				{{0, 0, 1}, {0.5, 1, 0}},
+				{{1, 2, 0}},
+			},
+		},
+		{
+			name: "a gap of empty frames",
+			frames: []FrameFaces{
+				{T: 0, Faces: []Face{big(0)}}, {T: 0.5}, {T: 1}, {T: 1.5, Faces: []Face{late, big(1)}},
+			},
+			want: [][]ref{{{0, 0, 0}, {1.5, 3, 1}}, {{1.5, 3, 0}}},
+		},
+		{
+			name: "two faces with the same box in one frame",
+			frames: []FrameFaces{
+				{T: 0, Faces: []Face{same, same}},
+				{T: 0.5, Faces: []Face{same}},
+			},
+			want: [][]ref{{{0, 0, 0}, {0.5, 1, 0}}, {{0, 0, 1}}},
+		},
+		{
+			name:   "frames at the same time",
+			frames: []FrameFaces{{T: 2, Faces: []Face{same}}, {T: 2, Faces: []Face{same}}},
+			want:   [][]ref{{{2, 0, 0}, {2, 1, 0}}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got [][]ref
+			for _, tr := range LinkTracks(tt.frames, TrackOptions{}) {
+				var pts []ref
+				for _, p := range tr.Points {
+					if f := tt.frames[p.FrameIndex].Faces[p.FaceIndex]; f != p.Face {
+						t.Errorf("track %d: point at frame %d, face %d holds %+v, the frame has %+v there", tr.ID, p.FrameIndex, p.FaceIndex, p.Face, f)
+					}
+					pts = append(pts, ref{p.T, p.FrameIndex, p.FaceIndex})
+				}
+				got = append(got, pts)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("track points (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
