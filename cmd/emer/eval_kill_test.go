@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,24 +41,76 @@ func killData(t *testing.T, dir string, n int) (gt string, preds []string) {
 	return gt, []string{"a=" + filepath.Join(dir, "a.csv"), "b=" + filepath.Join(dir, "b.csv")}
 }
 
-// waitQuiet waits until the server's request count has stopped changing
-// (the same over 50 looks 2 ms apart) and returns it.
-func waitQuiet(t *testing.T, srv *llmtest.Server) int {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last, same := srv.Count(), 0
-	for same < 50 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the server kept receiving requests (%d) after the client died", srv.Count())
+// connTracker serves a handler (a fake judge's) on a server of its own
+// that knows which of its connections are open, so that once a client is
+// gone a test can wait until every request the client sent has been
+// received.
+type connTracker struct {
+	*httptest.Server
+
+	mu      sync.Mutex
+	open    map[string]bool // remote address -> open
+	changed chan struct{}   // closed and replaced whenever open changes
+}
+
+func newConnTracker(h http.Handler) *connTracker {
+	c := &connTracker{open: map[string]bool{}, changed: make(chan struct{})}
+	c.Server = httptest.NewUnstartedServer(h)
+	c.Config.ConnState = func(conn net.Conn, st http.ConnState) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		switch st {
+		case http.StateNew:
+			c.open[conn.RemoteAddr().String()] = true
+		case http.StateHijacked, http.StateClosed:
+			delete(c.open, conn.RemoteAddr().String())
+		default:
+			return
 		}
-		time.Sleep(2 * time.Millisecond)
-		if n := srv.Count(); n == last {
-			same++
-		} else {
-			last, same = n, 0
+		close(c.changed)
+		c.changed = make(chan struct{})
+	}
+	c.Start()
+	return c
+}
+
+// BaseURL returns the URL clients use as base URL.
+func (c *connTracker) BaseURL() string { return c.URL + "/v1" }
+
+func (c *connTracker) waitFor(ctx context.Context, done func(open map[string]bool) bool) error {
+	for {
+		c.mu.Lock()
+		ok, changed := done(c.open), c.changed
+		c.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	return last
+}
+
+// waitIdle waits until every connection made to the server so far has
+// closed, and with it every request sent on one has been read. Call it
+// once the clients are gone. Connections still queued to be accepted
+// count too: it dials one of its own and waits for the server to accept
+// it, which it does in the order they were made.
+func (c *connTracker) waitIdle(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", c.Listener.Addr().String())
+	if err != nil {
+		return err
+	}
+	mine := conn.LocalAddr().String()
+	err = c.waitFor(ctx, func(open map[string]bool) bool { return open[mine] })
+	conn.Close()
+	if err != nil {
+		return err
+	}
+	return c.waitFor(ctx, func(open map[string]bool) bool { return len(open) == 0 })
 }
 
 // promptCounts counts how often the server answered each prompt.
@@ -85,15 +143,24 @@ func TestEvalKillResume(t *testing.T) {
 	gt, preds := killData(t, dir, 40)
 
 	const concurrency = 2
+	var answered atomic.Int64
+	third := make(chan struct{}) // closed at the 90th request, about a third of the run
 	srv := llmtest.NewServer(func(c *llmtest.Call) llmtest.Step {
+		if answered.Add(1) == 90 {
+			close(third)
+		}
 		s := releaseJudge(c)
 		s.Delay = 10 * time.Millisecond
 		return s
 	})
 	defer srv.Close()
+	// The fake judge, on a server that tracks its connections: srv counts
+	// and records the calls, tracked is where the runs send them.
+	tracked := newConnTracker(srv.Config.Handler)
+	defer tracked.Close()
 	out := filepath.Join(dir, "out")
 	args := []string{"eval", "--gt", gt, "--pred", preds[0], "--pred", preds[1], "--protocol", "release",
-		"--model", "fake-judge", "--base-url", srv.BaseURL(), "--out", out, "--concurrency", fmt.Sprint(concurrency)}
+		"--model", "fake-judge", "--base-url", tracked.BaseURL(), "--out", out, "--concurrency", fmt.Sprint(concurrency)}
 	clearConfigEnv(t) // the child processes inherit the cleared variables
 	env := os.Environ()
 
@@ -105,25 +172,39 @@ func TestEvalKillResume(t *testing.T) {
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for srv.Count() < 90 && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
+	exited := make(chan struct{})
+	go func() {
+		_ = first.Wait()
+		close(exited)
+	}()
+	select {
+	case <-third:
+	case <-exited:
+		t.Fatalf("first run ended after %d requests: %s", srv.Count(), firstErr.String())
 	}
+
+	// While it runs, the folder is its own: another run refuses at once.
+	err := runEval(context.Background(), evalOptions{GT: gt, Preds: preds, Protocol: "release", Out: out, Repeats: 1,
+		Config: judgeTestConfig(tracked.BaseURL()), Stdout: io.Discard, Stderr: io.Discard})
+	if want := fmt.Sprintf("%s is in use by another emer eval (pid %d)", out, first.Process.Pid); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("a run beside the first: err = %v, want %q", err, want)
+	}
+
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = first.Wait()
-	sentBeforeKill := waitQuiet(t, srv) // the server may still be reading what the process sent
-
-	if sentBeforeKill < 90 {
-		t.Fatalf("first run made only %d requests before the deadline: %s", sentBeforeKill, firstErr.String())
+	<-exited
+	// The server may still be reading what the process sent.
+	if err := tracked.waitIdle(t.Context()); err != nil {
+		t.Fatal(err)
 	}
+	sentBeforeKill := srv.Count()
 	partial := readResultsJSONL(t, filepath.Join(out, "results.jsonl"))
 	if len(partial) == 0 || len(partial) >= 160 {
 		t.Fatalf("killed run left %d results; want some of 160", len(partial))
 	}
 	// The calls in flight at the kill: sent, but with no reply in the cache.
-	db, err := store.Open(context.Background(), filepath.Join(out, "emer.db"))
+	db, err := store.OpenReadOnly(context.Background(), filepath.Join(out, "emer.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +215,7 @@ func TestEvalKillResume(t *testing.T) {
 	}
 	inFlight := sentBeforeKill - cachedBeforeKill
 
-	// Second run: finishes what is left.
+	// Second run: finishes what is left; the killed run's lock went with it.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	second := exec.CommandContext(ctx, bin, args...)
@@ -168,11 +249,8 @@ func TestEvalKillResume(t *testing.T) {
 			t.Errorf("%+v (-reference +resumed):\n%s", k, diff)
 		}
 	}
-	if a, b := os.ReadFile(filepath.Join(out, "summary.json")); b == nil {
-		r, _ := os.ReadFile(filepath.Join(refOut, "summary.json"))
-		if !bytes.Equal(bytes.ReplaceAll(a, []byte(srv.BaseURL()), nil), bytes.ReplaceAll(r, []byte(ref.BaseURL()), nil)) {
-			t.Errorf("summaries differ:\n%s\n%s", a, r)
-		}
+	if diff := cmp.Diff(readFileWithout(t, filepath.Join(refOut, "summary.json"), ref.BaseURL()), readFileWithout(t, filepath.Join(out, "summary.json"), tracked.BaseURL())); diff != "" {
+		t.Errorf("summary.json (-reference +resumed):\n%s", diff)
 	}
 
 	// Only the calls in flight at the kill are sent again: none whose reply
