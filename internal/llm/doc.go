@@ -5,7 +5,7 @@
 // concern each: Retry, Breaker (stop calling a server that cannot be
 // reached), Limit (concurrency and rate), Cache, Recorder and DryRun.
 //
-// A typical stack, outermost first:
+// NewStack builds the stack every command uses, outermost first:
 //
 //	Recorder → Cache → Retry → Breaker → Limit → OpenAI
 //
