@@ -30,7 +30,9 @@ and no network:
 
 Values are fractions in 0..1. Tables go to stdout by default; --json prints
 one JSON object instead. Warnings (missing or extra samples, malformed label
-lists) are counted and printed on stderr. Samples a metric cannot compare
+lists) are counted and printed on stderr, grouped by kind (the count, the
+checkpoints, the commonest values and one example); --verbose lists them
+one by one as the JSON keeps them. Samples a metric cannot compare
 (no ground-truth label on the wheels, valence 0, ...) are counted with the
 reason; a metric with no sample to compare is n/a in tables and null in
 JSON, never 0, and the exit status is 1.`,
@@ -51,13 +53,6 @@ func writeJSON(w io.Writer, v any) error {
 // newTable returns a tab-aligned writer for plain-text tables.
 func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-}
-
-// printWarnings writes counted warnings to stderr, one per line.
-func printWarnings(w io.Writer, msgs []string) {
-	for _, m := range msgs {
-		fmt.Fprintf(w, "warning: %s\n", m)
-	}
 }
 
 // wheelsEnv names the environment variable that gives --wheels a default.

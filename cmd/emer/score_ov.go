@@ -20,13 +20,14 @@ type scoreOVOptions struct {
 	wheels   string // emotion-wheel folder or wheel_mapping.npz
 	synonyms string // MER2024 synonym zip; selects the MER2024 metric
 	json     bool
+	verbose  bool // warnings one by one
 	out, err io.Writer
 }
 
 func newScoreOVCmd(g *globalOptions) *cobra.Command {
 	opts := scoreOVOptions{out: g.stdout, err: g.stderr}
 	cmd := &cobra.Command{
-		Use:   "ov --gt FILE --pred FILE (--wheels DIR | --synonyms ZIP) [--json]",
+		Use:   "ov --gt FILE --pred FILE (--wheels DIR | --synonyms ZIP) [--json] [--verbose]",
 		Short: "Score open-vocabulary emotion labels (OV-MER table or MER2024 synonyms)",
 		Long: `ov compares open-vocabulary label sets per sample, e.g. "['worried', 'helpless']".
 
@@ -61,6 +62,7 @@ Examples:
 	f.StringVar(&opts.wheels, "wheels", "", "emotion-wheel folder or wheel_mapping.npz (OV-MER table; default $"+wheelsEnv+")")
 	f.StringVar(&opts.synonyms, "synonyms", "", "zip of per-sample GPT synonym groups (MER2024 metric)")
 	f.BoolVar(&opts.json, "json", false, "print one JSON object")
+	f.BoolVar(&opts.verbose, "verbose", false, "list the warnings with all their examples instead of one each")
 	_ = cmd.MarkFlagRequired("gt")
 	_ = cmd.MarkFlagRequired("pred")
 	return cmd
@@ -151,7 +153,7 @@ func runScoreOV(_ context.Context, opts scoreOVOptions) error {
 		return err
 	}
 	t := openset.Score(x, pairs)
-	printWarnings(opts.err, warn.Messages())
+	printOVWarnings(opts, &warn)
 	out := ovResult(x, t, pairs)
 	out.Warnings = warn.Messages()
 	if opts.json {
@@ -302,7 +304,7 @@ func scoreSynonyms(opts scoreOVOptions, pairs []openset.Pair, warn *openset.Warn
 		return err
 	}
 	r := openset.ScoreSynonyms(syn, pairs, warn)
-	printWarnings(opts.err, warn.Messages())
+	printOVWarnings(opts, warn)
 	out := synonymJSON{Samples: len(pairs), Scored: r.Samples, Warnings: warn.Messages()}
 	for _, p := range pairs {
 		switch groups, ok := syn[p.Name]; {
@@ -332,6 +334,16 @@ func scoreSynonyms(opts scoreOVOptions, pairs []openset.Pair, warn *openset.Warn
 		return fmt.Errorf("%s: nothing could be scored: %s", opts.gt, out.coverage())
 	}
 	return nil
+}
+
+// printOVWarnings writes the warnings on stderr, one line per kind with
+// one example, or with --verbose as the JSON keeps them.
+func printOVWarnings(opts scoreOVOptions, warn *openset.Warnings) {
+	wp := warningPrinter{w: opts.err, verbose: opts.verbose}
+	if len(warn.Kinds()) > 0 {
+		wp.print("", groupWarnings([]warningSource{{"", warn}}, 1), warn.Messages())
+	}
+	wp.done()
 }
 
 func (o synonymJSON) coverage() string {

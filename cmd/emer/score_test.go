@@ -197,22 +197,25 @@ func BenchmarkScoreUnibenchAll(b *testing.B) {
 }
 
 // Every bad prediction file gives a precise error (exit 1) or a counted
-// warning (exit 0 with the warning on stderr).
+// warning (exit 0 with the warning on stderr: one example, and with
+// --verbose those the JSON keeps).
 func TestScoreBadInput(t *testing.T) {
 	wheels := sharedData(t, "emotion-wheel", "affectgpt2025")
 	dir := filepath.Join("testdata", "score")
 	gt := filepath.Join(dir, "gt.good.csv")
 	want := map[string]struct {
-		code int
-		msg  string
+		code    int
+		msg     string
+		verbose string // with --verbose, when it differs
 	}{
-		"missing-column.bad.csv":   {1, `missing-column.bad.csv:1: missing column openset (the columns are name, labels)`},
-		"duplicate-name.bad.csv":   {1, `duplicate-name.bad.csv:3: duplicate name "s1" (first on line 2)`},
-		"truncated.bad.npz":        {1, "truncated.bad.npz: not a readable .npz archive (truncated or not a zip file)"},
-		"forbidden-global.bad.npz": {1, "member filenames.npy: object array: forbidden pickle global os.system"},
-		"malformed-labels.bad.csv": {0, `warning: 2 malformed label lists, read leniently as the reference does (e.g. s1: prediction "['happy'": '[' without a closing ']'; s3: prediction "[sad]]": nested list)`},
-		"extra-sample.bad.csv":     {0, "warning: 1 predicted samples not in the ground truth, ignored (e.g. s9)"},
-		"missing-sample.bad.csv":   {0, "warning: 1 samples without a prediction, scored as empty predictions (e.g. s2)"},
+		"missing-column.bad.csv":   {1, `missing-column.bad.csv:1: missing column openset (the columns are name, labels)`, ""},
+		"duplicate-name.bad.csv":   {1, `duplicate-name.bad.csv:3: duplicate name "s1" (first on line 2)`, ""},
+		"truncated.bad.npz":        {1, "truncated.bad.npz: not a readable .npz archive (truncated or not a zip file)", ""},
+		"forbidden-global.bad.npz": {1, "member filenames.npy: object array: forbidden pickle global os.system", ""},
+		"malformed-labels.bad.csv": {0, `warning: 2 malformed label lists, read leniently as the reference does (e.g. s1: prediction "['happy'": '[' without a closing ']')` + "\nnote: one example of each kind; --verbose gives more, as the JSON keeps them\n",
+			`warning: 2 malformed label lists, read leniently as the reference does (e.g. s1: prediction "['happy'": '[' without a closing ']'; s3: prediction "[sad]]": nested list)` + "\n"},
+		"extra-sample.bad.csv":   {0, "warning: 1 predicted samples not in the ground truth, ignored (e.g. s9)\n", ""},
+		"missing-sample.bad.csv": {0, "warning: 1 samples without a prediction, scored as empty predictions (e.g. s2)\n", ""},
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.bad.*"))
 	if len(files) != len(want) {
@@ -231,6 +234,20 @@ func TestScoreBadInput(t *testing.T) {
 			}
 			if w.code == 0 && !strings.Contains(out, `"warnings": [`) {
 				t.Errorf("JSON does not carry the warnings: %s", out)
+			}
+			if w.code != 0 {
+				return
+			}
+			if errOut != w.msg {
+				t.Errorf("stderr %q, want only %q", errOut, w.msg)
+			}
+			code, _, errOut = run(t, "score", "ov", "--gt", gt, "--pred", f, "--wheels", wheels, "--verbose")
+			v := w.verbose
+			if v == "" {
+				v = w.msg
+			}
+			if code != 0 || errOut != v {
+				t.Errorf("--verbose: exit %d, stderr %q; want 0 and %q", code, errOut, v)
 			}
 		})
 	}

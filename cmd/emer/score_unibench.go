@@ -24,14 +24,14 @@ type scoreUnibenchOptions struct {
 	all                   bool
 	labelsDir, outputsDir string // --all
 	wheels                string
-	json                  bool
+	json, verbose         bool
 	out, err              io.Writer
 }
 
 func newScoreUnibenchCmd(g *globalOptions) *cobra.Command {
 	opts := scoreUnibenchOptions{out: g.stdout, err: g.stderr}
 	cmd := &cobra.Command{
-		Use:   "unibench (--dataset NAME --labels FILE --pred PATH | --all --labels-dir DIR --outputs-dir DIR) [--wheels DIR] [--json]",
+		Use:   "unibench (--dataset NAME --labels FILE --pred PATH | --all --labels-dir DIR --outputs-dir DIR) [--wheels DIR] [--json] [--verbose]",
 		Short: "Score MER-UniBench predictions over checkpoints and pick the best",
 		Long: `unibench scores AffectGPT-style predictions on MER-UniBench (Table 2 of
 AffectGPT 2025):
@@ -80,6 +80,7 @@ Examples:
 	f.StringVar(&opts.outputsDir, "outputs-dir", "", "folder of results-* output folders (with --all)")
 	f.StringVar(&opts.wheels, "wheels", "", "emotion-wheel folder or wheel_mapping.npz (emotion sets; default $"+wheelsEnv+")")
 	f.BoolVar(&opts.json, "json", false, "print one JSON object")
+	f.BoolVar(&opts.verbose, "verbose", false, "list every checkpoint's warnings one by one instead of grouping them by kind")
 	return cmd
 }
 
@@ -122,7 +123,9 @@ func runScoreUnibench(ctx context.Context, opts scoreUnibenchOptions) error {
 	if err != nil {
 		return err
 	}
-	printWarnings(opts.err, r.Warnings)
+	wp := warningPrinter{w: opts.err, verbose: opts.verbose}
+	wp.print("", checkpointWarnings(r), r.Warnings)
+	wp.done()
 	if opts.json {
 		err = writeJSON(opts.out, r)
 	} else {
@@ -303,6 +306,7 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 
 	var results []*unibench.Result
 	var bests []float64
+	wp := warningPrinter{w: opts.err, verbose: opts.verbose}
 	for _, j := range jobs {
 		if j.err != nil {
 			failed = append(failed, fmt.Errorf("%s: %w", j.d.Name, j.err))
@@ -314,13 +318,12 @@ func runUnibenchAll(ctx context.Context, opts scoreUnibenchOptions) error {
 		if j.res.Best != nil {
 			bests = append(bests, j.res.Best.Score)
 		}
-		for _, w := range j.res.Warnings {
-			fmt.Fprintf(opts.err, "warning: %s: %s\n", j.d.Name, w)
-		}
+		wp.print(j.d.Name+": ", checkpointWarnings(j.res), j.res.Warnings)
 		if j.res.Undefined != "" {
 			failed = append(failed, fmt.Errorf("%s: %s: nothing could be scored: %s", j.d.Name, j.lab.Path, j.res.Coverage()))
 		}
 	}
+	wp.done()
 	if len(bests) > 0 {
 		m := metric.Mean(bests)
 		out.Mean = &m

@@ -2,7 +2,9 @@ package openset
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -79,9 +81,10 @@ func FromArchive(arc *npy.Archive) (*Set, error) {
 // Warnings counts the problems met while scoring, by kind, with a few
 // examples of each. The zero value is ready to use.
 type Warnings struct {
-	kinds []string
-	count map[string]int
-	ex    map[string][]string
+	kinds  []string
+	count  map[string]int
+	ex     map[string][]string
+	values map[string]map[string]int // kind -> value at fault -> count
 }
 
 const maxExamples = 3
@@ -102,6 +105,29 @@ func (w *Warnings) add(kind, example string, n int) {
 		w.ex[kind] = append(w.ex[kind], example)
 	}
 }
+
+// AddValue records one problem of a kind together with the value at fault
+// (the word predicted, the sample missing), which Values counts.
+func (w *Warnings) AddValue(kind, example, value string) {
+	w.add(kind, example, 1)
+	if w.values == nil {
+		w.values = map[string]map[string]int{}
+	}
+	if w.values[kind] == nil {
+		w.values[kind] = map[string]int{}
+	}
+	w.values[kind][value]++
+}
+
+// Kinds returns the kinds recorded, in the order first met.
+func (w *Warnings) Kinds() []string { return slices.Clone(w.kinds) }
+
+// Examples returns the first few examples recorded of a kind.
+func (w *Warnings) Examples(kind string) []string { return slices.Clone(w.ex[kind]) }
+
+// Values returns how often each value was recorded with AddValue for a
+// kind; nil when the kind was recorded without values.
+func (w *Warnings) Values(kind string) map[string]int { return maps.Clone(w.values[kind]) }
 
 // Count returns the number of problems of a kind ("" for all).
 func (w *Warnings) Count(kind string) int {

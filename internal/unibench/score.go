@@ -123,6 +123,9 @@ type Result struct {
 	Checkpoints  []CheckpointScore `json:"checkpoints"`
 	Best         *Best             `json:"best"`
 	Warnings     []string          `json:"warnings,omitempty"`
+	// CheckpointWarnings holds each checkpoint's warnings, in the order
+	// of Checkpoints; Warnings renders them.
+	CheckpointWarnings []openset.Warnings `json:"-"`
 }
 
 // Skip counts the clips a metric leaves out for one reason.
@@ -191,6 +194,7 @@ func Score(ctx context.Context, d Dataset, lab *Labels, x *wheel.Lexicon, cps []
 			res.Warnings = append(res.Warnings, c.Name+": "+m)
 		}
 	}
+	res.CheckpointWarnings = warns
 	return res, nil
 }
 
@@ -294,7 +298,7 @@ func predictions(lab *Labels, pred *openset.Set, w *openset.Warnings) []string {
 	for i, n := range lab.Names {
 		t, ok := pred.Text[n]
 		if !ok {
-			w.Add(openset.WarnMissingPred, n)
+			w.AddValue(openset.WarnMissingPred, n, n)
 		}
 		out[i] = t
 	}
@@ -305,7 +309,7 @@ func predictions(lab *Labels, pred *openset.Set, w *openset.Warnings) []string {
 		if _, ok := lab.Valence[n]; ok {
 			continue
 		}
-		w.Add(openset.WarnExtraPred, n)
+		w.AddValue(openset.WarnExtraPred, n, n)
 	}
 	return out
 }
@@ -409,7 +413,7 @@ func SentimentScores(lab *Labels, texts []string, w *openset.Warnings) (wf1, acc
 		truth = append(truth, positive(v > 0))
 		guess = append(guess, positive(SentimentSign(texts[i]) > 0))
 		if t := texts[i]; t != "positive" && t != "negative" && t != "neutral" {
-			w.Add(WarnOtherSentiment, fmt.Sprintf("%s: %q", n, t))
+			w.AddValue(WarnOtherSentiment, fmt.Sprintf("%s: %q", n, t), t)
 		}
 	}
 	if len(truth) == 0 {
