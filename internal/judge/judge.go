@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"emer/internal/llm"
+	"emer/internal/reply"
 )
 
 // Metric is what a judge call scores.
@@ -124,7 +125,7 @@ func (c *call) ask(ctx context.Context, step, prompt string, d PromptData) (stri
 	if err != nil {
 		return "", &Outcome{Status: StatusRequestError, Raw: err.Error()}
 	}
-	reply, err := c.j.Client.Chat(ctx, llm.Request{
+	r, err := c.j.Client.Chat(ctx, llm.Request{
 		Model:       c.j.Model,
 		Messages:    []llm.Message{llm.User(llm.Text(text))},
 		Temperature: c.j.Temperature,
@@ -142,17 +143,27 @@ func (c *call) ask(ctx context.Context, step, prompt string, d PromptData) (stri
 		}
 		return "", &Outcome{Status: StatusRequestError, Raw: step + ": " + raw}
 	}
-	c.attempts += reply.Attempts
-	c.tokens += reply.Usage.TotalTokens
-	if reply.Refusal != "" {
-		return "", &Outcome{Status: StatusRefused, Raw: step + ": " + reply.Refusal}
+	c.attempts += r.Attempts
+	c.tokens += r.Usage.TotalTokens
+	// A refusal is not read, nor is a reply cut at the token limit, which
+	// may have lost its score or the rest of a number ("1" of "10").
+	if f := reply.Check(r); f != nil {
+		return "", failed(step, f)
 	}
-	if reply.FinishReason == "length" {
-		// A reply cut at the token limit may have lost its score or the
-		// rest of a number ("1" of "10"): it is not read.
-		return "", &Outcome{Status: StatusParseError, Raw: step + ": reply cut off at the token limit (finish_reason length): " + reply.Text}
+	return r.Text, nil
+}
+
+// failed is the Outcome of an unusable reply (see package reply): a
+// refusal is refused, with what the model said; a reply cut off or empty
+// has no score to read and is a parse_error.
+func failed(step string, f *reply.Failure) *Outcome {
+	switch f.Kind {
+	case reply.Refused:
+		return &Outcome{Status: StatusRefused, Raw: step + ": " + f.Raw}
+	case reply.Truncated:
+		return &Outcome{Status: StatusParseError, Raw: step + ": " + f.Reason + ": " + f.Raw}
 	}
-	return reply.Text, nil
+	return &Outcome{Status: StatusParseError, Raw: step + ": " + f.Reason}
 }
 
 // summary asks for a step-one summary, which must not be empty nor a
@@ -163,14 +174,10 @@ func (c *call) summary(ctx context.Context, step, prompt, input string) (string,
 	if fail != nil {
 		return "", fail
 	}
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return "", &Outcome{Status: StatusParseError, Raw: step + ": empty reply"}
+	if f := reply.CheckText(text); f != nil {
+		return "", failed(step, f)
 	}
-	if declines(text) {
-		return "", &Outcome{Status: StatusRefused, Raw: step + ": " + text}
-	}
-	return text, nil
+	return strings.TrimSpace(text), nil
 }
 
 func scored(raw string, p Parsed) Outcome {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"emer/internal/reply"
 )
 
 // Status says how a judged item ended.
@@ -43,11 +45,6 @@ var (
 	digitsRe = regexp.MustCompile(`\d+(?:\.\d+)?`)
 	// labelRe finds the words that introduce a score.
 	labelRe = regexp.MustCompile(`(?i)预测分数|分数|得分|评分|打分|\bscores?\b|\bratings?\b`)
-	// refusalRe finds the usual ways a model declines.
-	refusalRe = regexp.MustCompile(`(?i)i'?m sorry|i am sorry|i cannot|i can'?t|i can not|i'?m unable|i am unable|as an ai|抱歉|对不起|无法(?:回答|完成|提供|评估|评分|判断)|不能(?:回答|提供|评分)`)
-	// declineRe finds a reply that opens by declining. It is anchored at
-	// the start because a summary may well quote someone who is sorry.
-	declineRe = regexp.MustCompile(`(?i)^\W*(?:i'?m sorry|i am sorry|sorry,? (?:but )?i|i cannot|i can'?t|i can not|i'?m unable|i am unable|i won'?t|as an ai|(?:抱歉|对不起|很抱歉)[,，]?\s*(?:我|但|无法|不能)|我(?:无法|不能)|无法(?:回答|完成|提供|总结|概括|评估|评分|判断))`)
 	// alternativeRe finds a second number offered right after a score: a
 	// range or a choice ("7-8", "7～8", "7到8", "7 or 8").
 	alternativeRe = regexp.MustCompile(`(?i)^[\s*_]*(?:-|~|到|至|、|\bor\b|\bto\b|或)[\s*_]*-?\d`)
@@ -57,22 +54,6 @@ var (
 	// that continues the prompt's pattern instead of stopping.
 	exampleRe = regexp.MustCompile(`(?im)^[\s*#>_-]*(?:true clues|predicted clues|true emotion|predicted emotion|input)\s*:|^[\s*#>_-]*《(?:真实描述|预测描述|真实情感|预测情感)》\s*:`)
 )
-
-// normalize folds full-width forms (０-９, ：, ．, －, ／, ～, ...) to ASCII
-// and the minus sign and en dash to '-'.
-func normalize(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 0xFF01 && r <= 0xFF5E:
-			return r - 0xFEE0
-		case r == '\u3000':
-			return ' '
-		case r == '\u2212', r == '\u2013':
-			return '-'
-		}
-		return r
-	}, s)
-}
 
 // numbers returns the decimal numbers of s; a '-' right before a number
 // makes it negative unless it follows a digit (as in "1-10").
@@ -96,10 +77,6 @@ func numbers(s string) []number {
 	}
 	return out
 }
-
-// declines reports whether a reply opens by declining the task ("I'm
-// sorry, I can't ...", "抱歉，我无法...").
-func declines(reply string) bool { return declineRe.MatchString(normalize(reply)) }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
@@ -189,10 +166,10 @@ func leadingScore(s string, nums []number) (number, bool) {
 // ("3/5"), or is itself malformed (".5", "7,5", "1e1"), and when a reply
 // with no label holds several numbers or none (refused when the reply reads
 // as a refusal). A score outside [lo, hi] is out_of_range.
-func ParseScore(reply string, lo, hi float64) Parsed {
-	s := cutExamples(normalize(reply))
+func ParseScore(text string, lo, hi float64) Parsed {
+	s := cutExamples(reply.Normalize(text))
 	if strings.TrimSpace(s) == "" {
-		if strings.TrimSpace(reply) != "" {
+		if strings.TrimSpace(text) != "" {
 			return Parsed{Status: StatusParseError, Reason: "the reply starts a new example instead of scoring"}
 		}
 		return Parsed{Status: StatusParseError, Reason: "empty reply"}
@@ -218,7 +195,7 @@ func ParseScore(reply string, lo, hi float64) Parsed {
 		}
 	}
 	if empty > 0 && len(labelled) == 0 {
-		if refusalRe.MatchString(s) {
+		if reply.Refuses(s) {
 			return Parsed{Status: StatusRefused, Reason: "the reply declines to score"}
 		}
 		return Parsed{Status: StatusParseError, Reason: "a score label without a number"}
@@ -252,7 +229,7 @@ func ParseScore(reply string, lo, hi float64) Parsed {
 	}
 
 	// 4. The only number of the reply, unless the reply declines.
-	if refusalRe.MatchString(s) {
+	if reply.Refuses(s) {
 		return Parsed{Status: StatusRefused, Reason: "the reply declines to score"}
 	}
 	switch len(nums) {
@@ -328,8 +305,8 @@ var (
 // negate a name ("no audio cues"), an echo of the options, and a reply that
 // starts with "Output:" and goes on to a new "Input:", which continues the
 // prompt's examples rather than answering.
-func ParseModalities(reply string) Parsed {
-	s := normalize(reply)
+func ParseModalities(text string) Parsed {
+	s := reply.Normalize(text)
 	if strings.TrimSpace(s) == "" {
 		return Parsed{Status: StatusParseError, Reason: "empty reply"}
 	}
@@ -363,7 +340,7 @@ func ParseModalities(reply string) Parsed {
 	if len(seen) > 0 {
 		return Parsed{Status: StatusOK, Score: float64(len(seen))}
 	}
-	if refusalRe.MatchString(s) {
+	if reply.Refuses(s) {
 		return Parsed{Status: StatusRefused, Reason: "the reply declines to answer"}
 	}
 	return Parsed{Status: StatusParseError, Reason: "the first line is not a list of modalities"}
