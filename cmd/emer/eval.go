@@ -69,9 +69,12 @@ It writes DIR/results.jsonl (one line per sample, system, metric and
 repeat), DIR/summary.json, DIR/summary.md and DIR/calls.jsonl (every request
 and reply). Replies are cached in SQLite (DIR/emer.db unless --cache says
 otherwise); running again with the same --out resumes where it stopped and
-retries only the calls that failed to get a reply. A reply with no valid
-score is recorded with its status and raw text, never as a score. The exit
-status is 1 when any result failed, after everything is written.
+retries only the calls that failed to get a reply. Systems judged into DIR
+by earlier runs stay in its files: a run with other --pred systems adds
+them. One emer eval at a time works in DIR; --dry-run writes nothing and
+may run beside it. A reply with no valid score is recorded with its status
+and raw text, never as a score. The exit status is 1 when any result
+failed, after everything is written.
 
 Settings (later sources win: defaults, config file, environment, flags):
 ` + settingsHelp(),
@@ -115,7 +118,7 @@ Settings (later sources win: defaults, config file, environment, flags):
 	f.StringVar(&opts.Out, "out", "", "output directory; rerun with the same one to resume")
 	f.IntVar(&opts.Repeats, "repeats", 1, "judge each item K times; a sample's score is the median of its ok replies")
 	f.Float64Var(&opts.Temperature, "temperature", 0, "judge temperature; replies are cached only at 0")
-	f.BoolVar(&opts.DryRun, "dry-run", false, "print how many calls would be made and how many the cache holds; make none")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "print how many calls would be made and how many the cache holds; make none and write nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print summary.json to stdout")
 	f.StringVar(&configFile, "config", "", "JSON config file (default $"+config.ConfigEnv+")")
 	f.String("base-url", d.BaseURL, "OpenAI-compatible API root")
