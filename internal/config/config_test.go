@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -70,16 +71,42 @@ func TestLoadErrors(t *testing.T) {
 func TestHelpListsEverySetting(t *testing.T) {
 	var b strings.Builder
 	WriteHelp(&b)
-	for _, s := range Settings {
+	for _, s := range settingsOf(ChatKeys) {
 		for _, e := range s.Env {
 			if !strings.Contains(b.String(), e) {
 				t.Errorf("help lacks %s", e)
 			}
 		}
-		c := Default()
-		if err := c.set(s.Key, "1"); err != nil && strings.Contains(err.Error(), "unknown setting") {
-			t.Errorf("setting %s cannot be set: %v", s.Key, err)
+	}
+}
+
+// TestSettingsCoverConfig checks that every field of Config is a setting
+// under its JSON key, and that each setting reads back what it writes.
+func TestSettingsCoverConfig(t *testing.T) {
+	typ := reflect.TypeFor[Config]()
+	var fields []string
+	for f := range typ.Fields() {
+		fields = append(fields, strings.Split(f.Tag.Get("json"), ",")[0])
+	}
+	var keys []string
+	for _, s := range Settings {
+		keys = append(keys, s.Key)
+		if s.set == nil || s.get == nil || s.Type == "" || s.Help == "" || len(s.Env) == 0 {
+			t.Errorf("setting %s lacks its parser, getter, type, help or variable", s.Key)
 		}
+		c := Default()
+		if err := s.set(&c, s.get(Default())); err != nil && s.get(Default()) != "" {
+			t.Errorf("setting %s: its default %q does not read back: %v", s.Key, s.get(Default()), err)
+		}
+		if diff := cmp.Diff(Default(), c); diff != "" {
+			t.Errorf("setting %s: default read back (-want +got):\n%s", s.Key, diff)
+		}
+	}
+	if diff := cmp.Diff(fields, keys); diff != "" {
+		t.Errorf("Config's JSON keys (-) against Settings (+):\n%s", diff)
+	}
+	if err := Default().Validate(); err == nil || err.Error() != "model is empty (--model or EMER_MODEL)" {
+		t.Errorf("Default().Validate() = %v, want only the missing model", err)
 	}
 }
 

@@ -1,0 +1,90 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Store names the database of a run: today an SQLite file, given as a
+// path or as sqlite:PATH (sqlite:///abs/path also reads as /abs/path).
+// PostgreSQL URLs are recognised and refused as not supported yet.
+type Store struct {
+	Driver string // "sqlite"; empty for the zero Store, which means the command's default
+	Path   string // the SQLite file
+}
+
+// ParseStore reads a store setting. The empty string is the zero Store.
+func ParseStore(s string) (Store, error) {
+	if s == "" {
+		return Store{}, nil
+	}
+	scheme, rest, ok := cutScheme(s)
+	if !ok {
+		return Store{Driver: "sqlite", Path: s}, nil
+	}
+	switch scheme {
+	case "sqlite", "sqlite3":
+		path := strings.TrimPrefix(rest, "//")
+		if path == "" {
+			return Store{}, fmt.Errorf("store %s names no file: want sqlite:PATH", excerpt(s))
+		}
+		return Store{Driver: "sqlite", Path: path}, nil
+	case "postgres", "postgresql":
+		// The URL itself is not quoted: it may hold a password.
+		return Store{}, errors.New("store: a PostgreSQL store (postgres://...) is not supported yet; give an SQLite file, as a path or sqlite:PATH")
+	}
+	if strings.HasPrefix(rest, "//") {
+		return Store{}, fmt.Errorf("store: %s:// names no kind of store emer knows; give an SQLite file, as a path or sqlite:PATH", excerpt(scheme))
+	}
+	return Store{Driver: "sqlite", Path: s}, nil // a file name with a colon in it
+}
+
+// cutScheme splits "scheme:rest" when s begins with a URL scheme of two
+// characters or more, lower-casing the scheme.
+func cutScheme(s string) (scheme, rest string, ok bool) {
+	i := strings.IndexByte(s, ':')
+	if i < 2 {
+		return "", "", false
+	}
+	for j, r := range s[:i] {
+		letter := 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+		if !letter && (j == 0 || !('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.')) {
+			return "", "", false
+		}
+	}
+	return strings.ToLower(s[:i]), s[i+1:], true
+}
+
+// IsZero reports whether no store is set.
+func (s Store) IsZero() bool { return s == Store{} }
+
+// String returns the store as a setting would give it: the path, or
+// sqlite:PATH when the path alone would read as something else.
+func (s Store) String() string {
+	if s.IsZero() {
+		return ""
+	}
+	if back, err := ParseStore(s.Path); err != nil || back != s {
+		return "sqlite:" + s.Path
+	}
+	return s.Path
+}
+
+// MarshalJSON writes s as its String.
+func (s Store) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// UnmarshalJSON reads a string ParseStore reads.
+func (s *Store) UnmarshalJSON(b []byte) error {
+	var text string
+	if err := json.Unmarshal(b, &text); err != nil {
+		return fmt.Errorf("store: want a string, got %.40s", b)
+	}
+	v, err := ParseStore(text)
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
