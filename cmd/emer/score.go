@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"emer/internal/config"
 	"emer/internal/wheel"
 )
 
@@ -56,14 +56,14 @@ func newTable(w io.Writer) *tabwriter.Writer {
 }
 
 // wheelsEnv names the environment variable that gives --wheels a default.
-const wheelsEnv = "EMER_WHEELS"
+const wheelsEnv = config.EnvWheels
 
 // wheelsPath returns the --wheels value, or $EMER_WHEELS when it is empty.
 func wheelsPath(flag string) string {
 	if flag != "" {
 		return flag
 	}
-	return os.Getenv(wheelsEnv)
+	return config.FromEnv("wheels")
 }
 
 // openWheels loads the emotion-wheel lexicon from a folder in the released

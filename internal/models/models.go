@@ -15,13 +15,15 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"emer/internal/config"
 )
 
 // Package is the npm package, pinned to one version, that the files come from.
 const Package = "@vladmandic/face-api@1.7.15"
 
 // EnvDir is the environment variable that overrides the model directory.
-const EnvDir = "EMER_MODELS"
+const EnvDir = config.EnvModels
 
 // File is one pinned model file.
 type File struct {
@@ -72,16 +74,7 @@ var ErrCorrupt = errors.New("model file is corrupt")
 // Dir returns the model directory: $EMER_MODELS when set, otherwise
 // emer/models under the user's cache directory ($XDG_CACHE_HOME or
 // ~/.cache on Linux).
-func Dir() (string, error) {
-	if d := os.Getenv(EnvDir); d != "" {
-		return d, nil
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("models: no cache directory (set %s): %w", EnvDir, err)
-	}
-	return filepath.Join(cache, "emer", "models"), nil
-}
+func Dir() (string, error) { return config.ModelsDir() }
 
 // lookup returns the pinned File called name.
 func lookup(name string) (File, bool) {
