@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"emer/internal/batch"
 	"emer/internal/llm"
 	"emer/internal/store"
 )
@@ -44,10 +45,9 @@ func TestOpenReadOnly(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "emer.db")
 	w := open(t, path)
-	seven := 7.0
-	res := []store.Result{{Sample: "s1", System: "a", Metric: "clue", Status: "ok", Score: &seven, Raw: "Score: 7", Attempts: 1, InputSHA256: store.InputSHA256("x", "y")}}
+	recs := []batch.Record{{Run: "r", Kind: "k", Key: "a", Input: "x", Class: batch.Final, Status: "ok", Payload: []byte(`{"score":7}`)}}
 	reply := llm.Reply{Text: "Score: 7", FinishReason: "stop"}
-	if err := w.PutResult(ctx, res[0]); err != nil {
+	if err := w.Put(ctx, recs[0]); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.PutReply(ctx, "k", reply); err != nil {
@@ -60,12 +60,8 @@ func TestOpenReadOnly(t *testing.T) {
 	// Beside a writer, what it has committed is seen.
 	check := func(t *testing.T, s *store.Store) {
 		t.Helper()
-		got, err := s.Results(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(res, got); diff != "" {
-			t.Errorf("results (-want +got):\n%s", diff)
+		if diff := cmp.Diff(recs, scanAll(t, s, "r", "k")); diff != "" {
+			t.Errorf("records (-want +got):\n%s", diff)
 		}
 		if r, ok, err := s.GetReply(ctx, "k"); err != nil || !ok || r.Text != reply.Text {
 			t.Errorf("reply %+v %v %v", r, ok, err)
@@ -77,10 +73,9 @@ func TestOpenReadOnly(t *testing.T) {
 			t.Errorf("cache size %d, %v", n, err)
 		}
 		for name, err := range map[string]error{
-			"PutResult":     s.PutResult(ctx, res[0]),
-			"PutReply":      s.PutReply(ctx, "k2", reply),
-			"SetMeta":       s.SetMeta(ctx, "judge", "other"),
-			"DeleteResults": func() error { _, err := s.DeleteResults(ctx, "ok"); return err }(),
+			"Put":      s.Put(ctx, recs[0]),
+			"PutReply": s.PutReply(ctx, "k2", reply),
+			"SetMeta":  s.SetMeta(ctx, "judge", "other"),
 		} {
 			if !errors.Is(err, store.ErrReadOnly) {
 				t.Errorf("%s: err = %v, want ErrReadOnly", name, err)
@@ -120,45 +115,21 @@ func TestOpenReadOnlyMissing(t *testing.T) {
 }
 
 // TestOpenReadOnlyOldSchema reads a database of the first schema without
-// migrating it: its results come without an input digest, as migration 2
-// would leave them.
+// migrating it (TestMigrateResults checks what it reads).
 func TestOpenReadOnlyOldSchema(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "emer.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`PRAGMA journal_mode = WAL`,
-		`CREATE TABLE cache (key TEXT PRIMARY KEY, reply TEXT NOT NULL, created_at TEXT NOT NULL)`,
-		`CREATE TABLE results (sample TEXT NOT NULL, system TEXT NOT NULL, metric TEXT NOT NULL, repeat INTEGER NOT NULL,
-			status TEXT NOT NULL, score REAL, raw TEXT NOT NULL, attempts INTEGER NOT NULL, latency_ms INTEGER NOT NULL,
-			tokens INTEGER NOT NULL, PRIMARY KEY (sample, system, metric, repeat))`,
-		`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-		`INSERT INTO results VALUES ('s1', 'a', 'clue', 0, 'ok', 7, 'Score: 7', 1, 5, 9)`,
-		`PRAGMA user_version = 1`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	rs, _ := legacyResults()
+	legacyDB(t, path, 1, rs)
 	s, err := store.OpenReadOnly(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Results(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seven := 7.0
-	want := []store.Result{{Sample: "s1", System: "a", Metric: "clue", Status: "ok", Score: &seven, Raw: "Score: 7", Attempts: 1, LatencyMS: 5, Tokens: 9}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("results (-want +got):\n%s", diff)
+	if got := scanAll(t, s, store.JudgeRun, store.JudgeKind); len(got) != len(rs) {
+		t.Errorf("%d records, want %d", len(got), len(rs))
 	}
 	s.Close()
-	db, err = sql.Open("sqlite", "file:"+path+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}

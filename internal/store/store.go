@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,10 +18,17 @@ import (
 	"emer/internal/llm"
 )
 
+// A migration brings the schema one version up: its SQL, then, when set,
+// a step in Go (for data SQL alone cannot convert), in one transaction.
+type migration struct {
+	sql string
+	run func(ctx context.Context, tx *sql.Tx) error
+}
+
 // migrations are applied in order; PRAGMA user_version records how many
 // have been. Append only: never edit a migration that has shipped.
-var migrations = []string{
-	`CREATE TABLE cache (
+var migrations = []migration{
+	{sql: `CREATE TABLE cache (
 		key        TEXT PRIMARY KEY,
 		reply      TEXT NOT NULL,
 		created_at TEXT NOT NULL
@@ -44,10 +49,13 @@ var migrations = []string{
 	CREATE TABLE meta (
 		key   TEXT PRIMARY KEY,
 		value TEXT NOT NULL
-	);`,
+	);`},
 	// The digest of the texts a result judged, so that a result whose ground
 	// truth or prediction has since changed is judged again.
-	`ALTER TABLE results ADD COLUMN input_sha256 TEXT NOT NULL DEFAULT '';`,
+	{sql: `ALTER TABLE results ADD COLUMN input_sha256 TEXT NOT NULL DEFAULT '';`},
+	// The batch engine's records (see records.go); the judge results move
+	// into them, and their old table goes.
+	{sql: recordsSchema, run: moveResults},
 }
 
 // Store is an open database. It is safe for concurrent use; writes are
@@ -62,8 +70,9 @@ type Store struct {
 	version  int
 
 	// Statements of the hot paths, prepared once; the writing ones are
-	// nil in a read-only store.
-	getReply, putReply, putResult *sql.Stmt
+	// nil in a read-only store, and those of tables its schema lacks.
+	getReply, putReply             *sql.Stmt
+	putRecord, scanFirst, scanNext *sql.Stmt
 }
 
 var _ llm.CacheStore = (*Store)(nil)
@@ -102,9 +111,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}{
 		{&s.getReply, `SELECT reply FROM cache WHERE key = ?`},
 		{&s.putReply, `INSERT OR REPLACE INTO cache (key, reply, created_at) VALUES (?, ?, ?)`},
-		{&s.putResult, `INSERT OR REPLACE INTO results
-			(sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens, input_sha256)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.putRecord, putRecordSQL},
+		{&s.scanFirst, scanFirstSQL},
+		{&s.scanNext, scanNextSQL},
 	} {
 		if *p.dst, err = db.PrepareContext(ctx, p.sql); err != nil {
 			db.Close()
@@ -172,8 +181,19 @@ func openReadOnly(ctx context.Context, path string, immutable bool) (*Store, err
 		db.Close()
 		return nil, err
 	}
-	if s.version > 0 {
-		if s.getReply, err = db.PrepareContext(ctx, `SELECT reply FROM cache WHERE key = ?`); err != nil {
+	for _, p := range []struct {
+		dst     **sql.Stmt
+		sql     string
+		version int // the schema version that has the table
+	}{
+		{&s.getReply, `SELECT reply FROM cache WHERE key = ?`, 1},
+		{&s.scanFirst, scanFirstSQL, recordsVersion},
+		{&s.scanNext, scanNextSQL, recordsVersion},
+	} {
+		if s.version < p.version {
+			continue
+		}
+		if *p.dst, err = db.PrepareContext(ctx, p.sql); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -198,7 +218,7 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.getReply, s.putReply, s.putResult} {
+	for _, st := range []*sql.Stmt{s.getReply, s.putReply, s.putRecord, s.scanFirst, s.scanNext} {
 		if st != nil {
 			st.Close()
 		}
@@ -226,9 +246,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+		m := migrations[i]
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if m.run != nil {
+			if err := m.run(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
 			tx.Rollback()
@@ -292,100 +319,6 @@ func (s *Store) CacheSize(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM cache`).Scan(&n)
 	return n, err
-}
-
-// Result is one judged item: a sample of a system on a metric, one repeat.
-// Its JSON form is a line of results.jsonl.
-type Result struct {
-	Sample    string   `json:"sample"`
-	System    string   `json:"system"`
-	Metric    string   `json:"metric"`
-	Repeat    int      `json:"repeat"`
-	Status    string   `json:"status"`
-	Score     *float64 `json:"score,omitempty"` // set only when Status is ok
-	Raw       string   `json:"raw"`
-	Attempts  int      `json:"attempts"`
-	LatencyMS int64    `json:"latency_ms"`
-	Tokens    int      `json:"tokens"`
-
-	// InputSHA256 identifies the ground-truth and prediction texts judged
-	// (see InputSHA256); it is not part of results.jsonl.
-	InputSHA256 string `json:"-"`
-}
-
-// InputSHA256 returns the digest of the texts a result judges.
-func InputSHA256(gt, pred string) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%d\x00%s\x00%d\x00%s", len(gt), gt, len(pred), pred)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// ResultKey identifies a Result.
-type ResultKey struct {
-	Sample, System, Metric string
-	Repeat                 int
-}
-
-// Key returns r's identity.
-func (r Result) Key() ResultKey { return ResultKey{r.Sample, r.System, r.Metric, r.Repeat} }
-
-// PutResult stores r, replacing an earlier result with the same key.
-func (s *Store) PutResult(ctx context.Context, r Result) error {
-	if s.readOnly {
-		return ErrReadOnly
-	}
-	var score any
-	if r.Score != nil {
-		score = *r.Score
-	}
-	_, err := s.putResult.ExecContext(ctx, r.Sample, r.System, r.Metric, r.Repeat, r.Status, score, r.Raw, r.Attempts, r.LatencyMS, r.Tokens, r.InputSHA256)
-	return err
-}
-
-// Results returns every stored result ordered by system, sample, metric
-// and repeat.
-func (s *Store) Results(ctx context.Context) ([]Result, error) {
-	if s.version == 0 {
-		return nil, nil
-	}
-	input := "input_sha256"
-	if s.version < 2 { // read-only, before migration 2: no digest, as it would leave them
-		input = "''"
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT sample, system, metric, repeat, status, score, raw, attempts, latency_ms, tokens, `+input+`
-		FROM results ORDER BY system, sample, metric, repeat`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Result
-	for rows.Next() {
-		var r Result
-		var score sql.NullFloat64
-		if err := rows.Scan(&r.Sample, &r.System, &r.Metric, &r.Repeat, &r.Status, &score, &r.Raw, &r.Attempts, &r.LatencyMS, &r.Tokens, &r.InputSHA256); err != nil {
-			return nil, err
-		}
-		if score.Valid {
-			v := score.Float64
-			r.Score = &v
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-// DeleteResults removes the results with the given status and returns how
-// many there were.
-func (s *Store) DeleteResults(ctx context.Context, status string) (int, error) {
-	if s.readOnly {
-		return 0, ErrReadOnly
-	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM results WHERE status = ?`, status)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
 }
 
 // Meta returns the value stored under key, or "" and false.

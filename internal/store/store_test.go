@@ -2,11 +2,9 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -29,7 +27,7 @@ func TestMigrateAndReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "emer.db")
 	s := open(t, path)
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 {
+	if v, err := s.SchemaVersion(ctx); err != nil || v != store.NumMigrations() {
 		t.Fatalf("schema version %d, %v", v, err)
 	}
 	if err := s.PutReply(ctx, "k", llm.Reply{Text: "Score: 8", FinishReason: "stop", Usage: llm.Usage{TotalTokens: 12}, Raw: []byte(`{"x":1}`)}); err != nil {
@@ -51,46 +49,6 @@ func TestMigrateAndReopen(t *testing.T) {
 	}
 	if n, _ := s.CacheSize(ctx); n != 1 {
 		t.Errorf("cache size %d", n)
-	}
-}
-
-func TestResults(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "emer.db"))
-	seven := 7.0
-	in := []store.Result{
-		{Sample: "s2", System: "a", Metric: "clue", Status: "ok", Score: &seven, Raw: "'预测分数'：7", Attempts: 1, LatencyMS: 50, Tokens: 30, InputSHA256: store.InputSHA256("他生气", "他难过")},
-		{Sample: "s1", System: "a", Metric: "clue", Status: "parse_error", Raw: "no number", Attempts: 1},
-		{Sample: "s1", System: "a", Metric: "emotion", Repeat: 1, Status: "request_error", Raw: "HTTP 500", Attempts: 4},
-	}
-	var wg sync.WaitGroup
-	for _, r := range in {
-		wg.Go(func() {
-			if err := s.PutResult(ctx, r); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	got, err := s.Results(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []store.Result{in[1], in[2], in[0]}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("results (-want +got):\n%s", diff)
-	}
-	// Replacing keeps one row per key.
-	in[1].Status, in[1].Score = "ok", &seven
-	if err := s.PutResult(ctx, in[1]); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := s.DeleteResults(ctx, "request_error"); err != nil || n != 1 {
-		t.Fatalf("deleted %d, %v", n, err)
-	}
-	got, _ = s.Results(ctx)
-	if diff := cmp.Diff([]store.Result{in[1], in[0]}, got); diff != "" {
-		t.Errorf("after replace and delete (-want +got):\n%s", diff)
 	}
 }
 
@@ -121,42 +79,6 @@ func TestInputSHA256(t *testing.T) {
 	}
 	if a != store.InputSHA256("他生气", "他难过") || len(a) != 64 {
 		t.Errorf("digest %q not stable", a)
-	}
-}
-
-// TestMigrateFromV1 opens a database made by the first schema: its results
-// survive, with no input digest (so that they are judged again).
-func TestMigrateFromV1(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "emer.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`PRAGMA journal_mode = WAL`,
-		`CREATE TABLE cache (key TEXT PRIMARY KEY, reply TEXT NOT NULL, created_at TEXT NOT NULL)`,
-		`CREATE TABLE results (sample TEXT NOT NULL, system TEXT NOT NULL, metric TEXT NOT NULL, repeat INTEGER NOT NULL,
-			status TEXT NOT NULL, score REAL, raw TEXT NOT NULL, attempts INTEGER NOT NULL, latency_ms INTEGER NOT NULL,
-			tokens INTEGER NOT NULL, PRIMARY KEY (sample, system, metric, repeat))`,
-		`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-		`INSERT INTO results VALUES ('s1', 'a', 'clue', 0, 'ok', 7, 'Score: 7', 1, 5, 9)`,
-		`PRAGMA user_version = 1`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
-	s := open(t, path)
-	got, err := s.Results(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seven := 7.0
-	want := []store.Result{{Sample: "s1", System: "a", Metric: "clue", Status: "ok", Score: &seven, Raw: "Score: 7", Attempts: 1, LatencyMS: 5, Tokens: 9}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("results after migration (-want +got):\n%s", diff)
 	}
 }
 
