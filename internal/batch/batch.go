@@ -223,7 +223,7 @@ func Run[T any](ctx context.Context, l Ledger, opts Options, tasks []Task[T], wo
 		if err := j.Close(); err != nil {
 			return st, err
 		}
-		if err := rewriteJournal(context.WithoutCancel(ctx), opts.Journal, l, opts.Run, opts.Kind, wanted); err != nil {
+		if err := rewriteJournal(context.WithoutCancel(ctx), opts.Journal, l, opts.Run, opts.Kind, wanted, false); err != nil {
 			return st, err
 		}
 	}

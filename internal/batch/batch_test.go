@@ -234,3 +234,39 @@ func TestLinesProgress(t *testing.T) {
 		t.Fatalf("lines:\n%s", buf.String())
 	}
 }
+
+// TestRunJournalHoldsEachItemOnce redoes an item recorded as Retry in a
+// run that stops early, on a work error: the journal it leaves, not
+// rebuilt at the end, holds the item once, with its new outcome.
+func TestRunJournalHoldsEachItemOnce(t *testing.T) {
+	ctx := context.Background()
+	l := batch.NewMemory()
+	journal := filepath.Join(t.TempDir(), "j.jsonl")
+	opts := batch.Options{Run: "r", Kind: "k", Workers: 1, Journal: journal}
+	_, err := batch.Run(ctx, l, opts, tasks(2, "a"), func(_ context.Context, t batch.Task[int]) (batch.Outcome, error) {
+		if t.Key == "k001" {
+			return batch.Outcome{Class: batch.Retry, Status: "request_error", Payload: []byte(`{"v":1,"retry":true}`)}, nil
+		}
+		return batch.Outcome{Status: "ok", Payload: fmt.Appendf(nil, `{"v":%d}`, t.Value)}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{`{"v":0}`, `{"v":1,"retry":true}`}, readLines(t, journal)); diff != "" {
+		t.Fatalf("first journal (-want +got):\n%s", diff)
+	}
+	// The next run redoes k001, then stops at k002.
+	boom := errors.New("disk full")
+	_, err = batch.Run(ctx, l, opts, tasks(3, "a"), func(_ context.Context, t batch.Task[int]) (batch.Outcome, error) {
+		if t.Key == "k002" {
+			return batch.Outcome{}, boom
+		}
+		return batch.Outcome{Status: "ok", Payload: fmt.Appendf(nil, `{"v":%d}`, t.Value)}, nil
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want %v", err, boom)
+	}
+	if diff := cmp.Diff([]string{`{"v":0}`, `{"v":1}`}, readLines(t, journal)); diff != "" {
+		t.Errorf("journal left by the stopped run (-want +got):\n%s", diff)
+	}
+}

@@ -13,11 +13,14 @@ type journal struct {
 	f *os.File
 }
 
-// openJournal rebuilds path from the ledger's records standing for wanted
-// (so that a line torn by a crash, or a record stored but not yet written,
-// is mended) and opens it for appending.
+// openJournal rebuilds path from the ledger's records that stand for
+// wanted (so that a line torn by a crash, or a record stored but not yet
+// written, is mended) and opens it for appending. Records of class Retry
+// are left out: the run does them again and appends their new lines, so
+// that the journal holds each item once even when the run stops before
+// its end.
 func openJournal(ctx context.Context, path string, l Ledger, run, kind string, wanted map[string]string) (*journal, error) {
-	if err := rewriteJournal(ctx, path, l, run, kind, wanted); err != nil {
+	if err := rewriteJournal(ctx, path, l, run, kind, wanted, true); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
@@ -46,11 +49,12 @@ func (j *journal) Close() error {
 }
 
 // rewriteJournal replaces path, atomically, with one line per record of
-// run and kind standing for wanted, in ledger order.
-func rewriteJournal(ctx context.Context, path string, l Ledger, run, kind string, wanted map[string]string) error {
+// run and kind standing for wanted (only those of class Final when
+// finalOnly), in ledger order.
+func rewriteJournal(ctx context.Context, path string, l Ledger, run, kind string, wanted map[string]string, finalOnly bool) error {
 	return ReplaceFile(path, func(w *bufio.Writer) error {
 		return l.Scan(ctx, run, kind, func(r Record) error {
-			if in, ok := wanted[r.Key]; !ok || in != r.Input {
+			if in, ok := wanted[r.Key]; !ok || in != r.Input || (finalOnly && r.Class != Final) {
 				return nil
 			}
 			if _, err := w.Write(r.Payload); err != nil {
