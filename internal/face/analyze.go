@@ -5,8 +5,10 @@ import "fmt"
 // Options are the detection settings; the zero value means face-api's
 // defaults.
 type Options struct {
-	InputSize      int     // side of the detector input, a multiple of 32 (default 416)
-	ScoreThreshold float64 // keep boxes scoring above this (default 0.5)
+	InputSize      int           // side of the tiny detector's input, a multiple of 32 (default 416)
+	ScoreThreshold float64       // keep boxes scoring above this, SSD's minConfidence too (default 0.5)
+	Detector       DetectorModel // tiny, ssd or auto (default auto)
+	Landmarks      LandmarkModel // net, tiny or none (default none)
 }
 
 func (o Options) withDefaults() Options {
@@ -28,7 +30,7 @@ func (o Options) Validate() error {
 	if o.ScoreThreshold <= 0 || o.ScoreThreshold >= 1 {
 		return fmt.Errorf("score threshold %g must be between 0 and 1", o.ScoreThreshold)
 	}
-	return nil
+	return o.validateModels()
 }
 
 // Detect finds the faces in img, strongest first.
@@ -54,54 +56,60 @@ type Face struct {
 	Box         Box     `json:"box"`
 	Score       float64 `json:"score"`
 	Expressions Probs   `json:"expressions"`
+	// Landmarks are the 68 points of the face, when the analyzer has a
+	// landmark net.
+	Landmarks *Landmarks `json:"landmarks,omitempty"`
 }
 
-// Analyzer detects faces and reads their expressions.
+// Analyzer detects faces, reads their expressions and, with a landmark
+// net, finds their landmarks.
 type Analyzer struct {
-	Detector    *Detector
+	Detector    *Detector // nil when Options.Detector is ssd
+	SSD         *SSD      // nil when Options.Detector is tiny
 	Expressions *ExpressionNet
+	Landmarks   *LandmarkNet // nil for no landmarks
 	Options     Options
 }
 
-// Load loads both networks from the model directory dir (see package
-// models). A missing model file is an error wrapping models.ErrNotInstalled,
+// Load loads the networks opts asks for from the model directory dir (see
+// package models). A missing model file is an error wrapping models.ErrNotInstalled,
 // an altered one an error wrapping models.ErrCorrupt; both say to run
 // `emer models install`.
 func Load(dir string, opts Options) (*Analyzer, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	det, err := LoadDetector(dir)
-	if err != nil {
+	a := &Analyzer{Options: opts}
+	if err := a.loadModels(dir, opts); err != nil {
 		return nil, err
 	}
 	expr, err := LoadExpressionNet(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Analyzer{Detector: det, Expressions: expr, Options: opts}, nil
+	a.Expressions = expr
+	return a, nil
 }
 
-// Faces detects the faces in img and classifies the expression of each.
-// Faces are strongest first. The faces go through the expression network
-// one at a time: a single face's feature maps stay in cache, which makes
-// that faster per face than a batch.
+// Faces detects the faces in img and classifies the expression of each,
+// after finding its landmarks when a has a landmark net. Faces are
+// strongest first. The faces go through the networks one at a time: a
+// single face's feature maps stay in cache, which makes that faster per
+// face than a batch.
 func (a *Analyzer) Faces(img *RGB) ([]Face, error) {
-	dets, err := a.Detector.Detect(img, a.Options)
+	dets, err := a.detect(img)
 	if err != nil {
 		return nil, err
 	}
 	faces := make([]Face, 0, len(dets))
 	for _, d := range dets {
-		in, ok := ExpressionInput(img, d.Box)
-		if !ok {
-			continue
-		}
-		probs, err := a.Expressions.Infer([][]float32{in})
+		f, ok, err := a.analyzeFace(img, d)
 		if err != nil {
 			return nil, err
 		}
-		faces = append(faces, Face{Box: d.Box, Score: d.Score, Expressions: probs[0]})
+		if ok {
+			faces = append(faces, f)
+		}
 	}
 	return faces, nil
 }
