@@ -24,6 +24,8 @@ type facesOptions struct {
 	json           bool
 	inputSize      int
 	scoreThreshold float64
+	detector       string // tiny, ssd or auto
+	landmarks      string // net, tiny or none
 	modelDir       string // empty means models.Dir()
 	out            io.Writer
 	errOut         io.Writer
@@ -34,12 +36,23 @@ func newFacesCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "faces IMAGE...",
 		Short: "Detect faces in JPEG/PNG images and read their expressions",
-		Long: `faces finds the faces in each image with face-api's TinyFaceDetector and
-reads each face's expression with its FaceExpressionNet (neutral, happy, sad,
-angry, fearful, disgusted, surprised), in pure Go. With --json it prints one
-JSON object per image per line, in argument order; boxes are [x, y, w, h] in
-pixels. A bad image is reported and the others are still processed; the exit
-status is 1 if any failed. The model files come from "emer models install".`,
+		Long: `faces finds the faces in each image with face-api's detectors, their 68
+landmarks with its FaceLandmark68Net, and each face's expression with its
+FaceExpressionNet (neutral, happy, sad, angry, fearful, disgusted, surprised),
+in pure Go. With --json it prints one JSON object per image per line, in
+argument order; boxes are [x, y, w, h] and landmarks [x, y] in pixels. A bad
+image is reported and the others are still processed; the exit status is 1 if
+any failed. The model files come from "emer models install".
+
+--detector tiny is TinyFaceDetector (fast; it misses faces that fill the
+frame), ssd is SsdMobilenetv1 at 512x512 (slower, finds close-ups and small
+faces), auto (the default) runs tiny, then ssd on an image where tiny finds no
+face, then ssd on the image zoomed out. --landmarks tiny uses the smaller
+FaceLandmark68TinyNet, none skips landmarks; with landmarks the expression is
+read on the face box aligned on them, as face-api does.
+
+  emer faces photo.jpg
+  emer faces --json --detector ssd --landmarks tiny a.png b.jpg`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.images = args
@@ -50,6 +63,8 @@ status is 1 if any failed. The model files come from "emer models install".`,
 	f.BoolVar(&opts.json, "json", false, "print one JSON object per image per line")
 	f.IntVar(&opts.inputSize, "input-size", face.DefaultInputSize, "detector input size in pixels, a multiple of 32")
 	f.Float64Var(&opts.scoreThreshold, "score-threshold", face.DefaultScoreThreshold, "minimum face score, between 0 and 1")
+	f.StringVar(&opts.detector, "detector", string(face.DetectorAuto), "face detector: tiny, ssd or auto")
+	f.StringVar(&opts.landmarks, "landmarks", string(face.LandmarksNet), "landmark net: net, tiny or none")
 	f.StringVar(&opts.modelDir, "models", "", "model directory (default $"+models.EnvDir+" or the user cache)")
 	return cmd
 }
@@ -59,6 +74,7 @@ type faceJSON struct {
 	Box         [4]float64      `json:"box"`
 	Score       float64         `json:"score"`
 	Expressions expressionsJSON `json:"expressions"`
+	Landmarks   [][2]float64    `json:"landmarks,omitempty"` // 68 points; none with --landmarks none
 }
 
 // expressionsJSON lists the probabilities in face.Expressions order.
@@ -104,7 +120,12 @@ func round(x float64, digits int) float64 {
 }
 
 func runFaces(ctx context.Context, opts facesOptions) error {
-	fopts := face.Options{InputSize: opts.inputSize, ScoreThreshold: opts.scoreThreshold}
+	fopts := face.Options{
+		InputSize:      opts.inputSize,
+		ScoreThreshold: opts.scoreThreshold,
+		Detector:       face.DetectorModel(opts.detector),
+		Landmarks:      face.LandmarkModel(opts.landmarks),
+	}
 	if err := fopts.Validate(); err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -188,11 +209,18 @@ func analyzeImage(ctx context.Context, an *face.Analyzer, path string) imageJSON
 		return res
 	}
 	for _, f := range faces {
-		res.Faces = append(res.Faces, faceJSON{
+		fj := faceJSON{
 			Box:         [4]float64{round(f.Box.X, 2), round(f.Box.Y, 2), round(f.Box.W, 2), round(f.Box.H, 2)},
 			Score:       round(f.Score, 6),
 			Expressions: newExpressionsJSON(f.Expressions),
-		})
+		}
+		if f.Landmarks != nil {
+			fj.Landmarks = make([][2]float64, len(f.Landmarks))
+			for i, p := range f.Landmarks {
+				fj.Landmarks[i] = [2]float64{round(p.X, 2), round(p.Y, 2)}
+			}
+		}
+		res.Faces = append(res.Faces, fj)
 	}
 	return res
 }

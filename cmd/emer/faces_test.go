@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -273,5 +274,94 @@ func TestFacesWithoutModels(t *testing.T) {
 	code := execute(context.Background(), []string{"faces", "x.jpg"}, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "emer models install") {
 		t.Errorf("exit %d, stderr %q; want 1 and advice to run emer models install", code, errOut.String())
+	}
+}
+
+// TestFacesDetectorAndLandmarks runs faces with each detector and landmark
+// net on the pixels the TF.js reference saw, and checks the faces, boxes
+// and landmarks against its pipelines.
+func TestFacesDetectorAndLandmarks(t *testing.T) {
+	needFaceModels(t)
+	path := sharedtest.Path(t, "reference", "media", "sample2.jpegjs.png")
+	data, err := os.ReadFile(sharedtest.Path(t, "reference", "face-api", "pipelines.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type refFace struct {
+		Box       [4]float64   `json:"box"`
+		Landmarks [][2]float64 `json:"landmarks"`
+	}
+	var ref struct {
+		Runs []struct {
+			Image    string    `json:"image"`
+			TinyNet  []refFace `json:"tiny416_landmark68"`
+			TinyTiny []refFace `json:"tiny416_landmark68_tiny"`
+			SSDNet   []refFace `json:"ssd_landmark68"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(data, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(ref.Runs) == 0 || ref.Runs[0].Image != "sample2.jpg" {
+		t.Fatalf("pipelines.json does not start with sample2.jpg")
+	}
+	run := ref.Runs[0]
+	tests := []struct {
+		name string
+		args []string
+		want []refFace // nil: no landmarks
+		n    int
+	}{
+		{"default: auto and net", nil, run.TinyNet, 1},
+		{"tiny and tiny landmarks", []string{"--detector", "tiny", "--landmarks", "tiny"}, run.TinyTiny, 1},
+		{"ssd", []string{"--detector", "ssd"}, run.SSDNet, 3},
+		{"no landmarks", []string{"--landmarks", "none"}, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append(append([]string{"faces", "--json"}, tt.args...), path)
+			if code := execute(context.Background(), args, &out, &errOut); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			res := decodeLines(t, out.String())
+			if len(res) != 1 || len(res[0].Faces) != tt.n {
+				t.Fatalf("got %+v, want %d faces", res, tt.n)
+			}
+			faces := res[0].Faces
+			sort.Slice(faces, func(i, j int) bool { return faces[i].Box[0] < faces[j].Box[0] })
+			for i, f := range faces {
+				if tt.want == nil {
+					if f.Landmarks != nil {
+						t.Errorf("face %d has landmarks", i)
+					}
+					continue
+				}
+				w := tt.want[i]
+				for k := range f.Box {
+					if math.Abs(f.Box[k]-w.Box[k]) > 1 {
+						t.Errorf("face %d: box %v, TF.js %v", i, f.Box, w.Box)
+						break
+					}
+				}
+				if len(f.Landmarks) != 68 {
+					t.Fatalf("face %d: %d landmarks, want 68", i, len(f.Landmarks))
+				}
+				for k, p := range f.Landmarks {
+					if d := math.Hypot(p[0]-w.Landmarks[k][0], p[1]-w.Landmarks[k][1]); d > 0.5 {
+						t.Errorf("face %d landmark %d: %v, TF.js %v", i, k, p, w.Landmarks[k])
+					}
+				}
+			}
+			if tt.want != nil && !strings.Contains(out.String(), `"landmarks":[[`) {
+				t.Errorf("landmarks are not [[x, y], ...]: %s", out.String())
+			}
+		})
+	}
+	for _, bad := range [][]string{{"--detector", "yolo"}, {"--landmarks", "dlib"}} {
+		var out, errOut bytes.Buffer
+		if code := execute(context.Background(), append([]string{"faces"}, append(bad, path)...), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), bad[1]) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 naming %q", bad, code, errOut.String(), bad[1])
+		}
 	}
 }
