@@ -215,8 +215,8 @@ var Settings = []Setting{
 		check: func(c Config) error {
 			return atLeast("breaker_failures", c.BreakerFailures, 1)
 		}},
-	{Key: "cache", Env: []string{"EMER_CACHE"}, Flag: "--cache", Default: "the store", Type: "path",
-		Help: "SQLite file of cached replies (a path or sqlite:PATH); share it between runs",
+	{Key: "cache", Env: []string{"EMER_CACHE"}, Flag: "--cache", Default: "DIR/emer.db", Type: "path",
+		Help: "SQLite file of cached replies (a path or sqlite:PATH), the store unless set; share it between runs",
 		set: func(c *Config, v string) error {
 			s, err := ParseStore(v)
 			if err != nil {
