@@ -56,6 +56,8 @@ var migrations = []migration{
 	// The batch engine's records (see records.go); the judge results move
 	// into them, and their old table goes.
 	{sql: recordsSchema, run: moveResults},
+	// Rating studies (see study.go).
+	{sql: studySchema},
 }
 
 // Store is an open database. It is safe for concurrent use; writes are
