@@ -54,6 +54,10 @@ type Config struct {
 	// Wheels the emotion-wheel folder or wheel_mapping.npz.
 	Models string `json:"models"`
 	Wheels string `json:"wheels"`
+
+	// AdminToken opens the organizer pages of emer serve; empty: a new
+	// one is made and printed at each start.
+	AdminToken string `json:"admin_token"`
 }
 
 // Default returns the settings before any file, variable or flag.
@@ -266,6 +270,16 @@ var Settings = []Setting{
 		Help: "emotion-wheel folder (format.csv, synonym.xlsx, wheel1..5.xlsx) or wheel_mapping.npz",
 		set:  func(c *Config, v string) error { c.Wheels = v; return nil },
 		get:  func(c Config) string { return c.Wheels }},
+	{Key: "admin_token", Env: []string{"EMER_ADMIN_TOKEN"}, Default: "new at each start", Type: "string",
+		Help: "token of emer serve's organizer pages, 16 characters or more; keep it secret",
+		set:  func(c *Config, v string) error { c.AdminToken = strings.TrimSpace(v); return nil },
+		get:  func(c Config) string { return c.AdminToken },
+		check: func(c Config) error {
+			if n := len(c.AdminToken); n > 0 && n < 16 {
+				return fmt.Errorf("admin_token has %d characters: want 16 or more", n)
+			}
+			return nil
+		}},
 }
 
 // OtherEnv lists the environment variables that the Go standard library
