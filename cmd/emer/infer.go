@@ -1,0 +1,382 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"emer/internal/batch"
+	"emer/internal/config"
+	"emer/internal/cues"
+	"emer/internal/explain"
+	"emer/internal/infer"
+	"emer/internal/llm"
+	"emer/internal/store"
+)
+
+func init() { register(newInferCmd) }
+
+type inferOptions struct {
+	clips        []string
+	subtitle     string
+	subtitleFile string
+	backend      string
+	mode         string
+	prompt       string
+	frames       int
+	audio        bool
+	lang         string
+	fps          float64
+	json         bool
+
+	dataset, media, out, openset, jsonl string
+
+	cfg        config.Config
+	workersSet bool // --concurrency was given
+	stdout     io.Writer
+	stderr io.Writer
+	// progress reports a dataset run; nil picks a bar or lines for stderr.
+	progress batch.Progress
+}
+
+const (
+	backendLocal = "local"
+	backendLLM   = "llm"
+)
+
+func newInferCmd(g *globalOptions) *cobra.Command {
+	opts := inferOptions{}
+	var bind *config.Binding
+	cmd := &cobra.Command{
+		Use:   "infer CLIP... | infer --dataset CSV --media DIR --out FILE.csv",
+		Short: "Explain the emotion in clips: ranked emotions and the measured clues behind them",
+		Long: `infer says what the person in a clip feels and why, in the EMER form: ranked
+emotions, open-vocabulary labels, and clues from the face, the voice and the
+words, each with its time range and the measured evidence it rests on.
+
+--backend local (the default) needs no server: it measures the clip's cues
+(faces and expressions, voice prosody, subtitle emotion words) and fuses
+them by documented rules into the explanation; it never claims a channel it
+did not measure. --backend llm asks a multimodal model behind an
+OpenAI-compatible server (--base-url, --model):
+  --mode end2end  K frames as images (--frames), the audio with --audio,
+                  and the subtitle, in the --prompt (emer, affectgpt2023,
+                  affectgpt2025)
+  --mode caption  --caption-model describes the frames, --model reasons from
+                  that description and the subtitle (VideoChat-Text)
+  --mode cues     end2end with the local reasoner's measured cues added to
+                  the prompt, so that a model that cannot hear still
+                  reasons from the voice
+then extracts open-vocabulary labels from the reasoning (AffectGPT 2025).
+
+Subtitles come from --subtitle, --subtitle-file, a sidecar .srt/.vtt, a text
+track in the clip or, with --asr-url, speech to text; without them the text
+channel is reported absent.
+
+With --dataset, every clip of an EMER CSV (names + subtitles, engsubs or
+chisubs) is explained from --media (found by name, any common video or
+audio extension) into --out (names,reasons), --openset (name,openset) and
+--jsonl (one line per clip), which emer eval and emer score ov read as they
+are. The run is recorded in emer.db beside --out: run it again to resume; a
+broken clip is reported and skipped, and the exit status is 1 at the end
+when any clip failed.
+
+Examples:
+  emer infer clip.mp4
+  emer infer clip.mp4 --subtitle "I can't believe it." --json
+  emer infer clip.mp4 --backend llm --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct
+  emer infer --dataset gt-eng.csv --media clips/ --out preds.csv --openset openset.csv`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.clips = args
+			if err := checkInferFlags(cmd, &opts); err != nil {
+				return err
+			}
+			cfg, err := bind.Resolve(config.ProcessEnv)
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			if opts.backend == backendLLM && cfg.Model == "" {
+				return usageErrorf("--backend llm needs --model (or $EMER_MODEL)")
+			}
+			opts.cfg = cfg
+			opts.workersSet = cmd.Flags().Changed("concurrency")
+			opts.stdout, opts.stderr = g.stdout, g.stderr
+			return runInfer(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.subtitle, "subtitle", "", "subtitle text of the clip (one clip only)")
+	f.StringVar(&opts.subtitleFile, "subtitle-file", "", "subtitle file, .srt or .vtt (one clip only)")
+	f.StringVar(&opts.backend, "backend", backendLocal, "local (measured cues, no server) or llm (a model behind --base-url)")
+	f.StringVar(&opts.mode, "mode", string(explain.ModeEnd2End), "llm backend: end2end, caption or cues")
+	f.StringVar(&opts.prompt, "prompt", explain.PromptEMER, "llm backend prompt: emer, affectgpt2023 or affectgpt2025")
+	f.IntVar(&opts.frames, "frames", explain.DefaultFrames, "llm backend: frames sampled uniformly and sent as images")
+	f.BoolVar(&opts.audio, "audio", false, "llm backend: send the clip's 16 kHz audio too (models that take audio)")
+	f.StringVar(&opts.lang, "lang", explain.English, "language of the explanation and of the prompt: en or zh")
+	f.Float64Var(&opts.fps, "fps", cues.DefaultFPS, "video frames analysed per second for the cues")
+	f.BoolVar(&opts.json, "json", false, "one JSON object per clip, one per line, in argument order")
+	f.StringVar(&opts.dataset, "dataset", "", "EMER CSV of clips to explain (names + subtitles, engsubs or chisubs)")
+	f.StringVar(&opts.media, "media", "", "with --dataset: the folder holding the clips")
+	f.StringVar(&opts.out, "out", "", "with --dataset: names,reasons CSV to write")
+	f.StringVar(&opts.openset, "openset", "", "with --dataset: name,openset CSV to write")
+	f.StringVar(&opts.jsonl, "jsonl", "", "with --dataset: JSONL of every clip's explanation (default OUT.jsonl)")
+	bind = config.Bind(f, "base_url", "model", "api_key", "timeout", "max_attempts", "concurrency", "rate",
+		"max_tokens", "max_reply_bytes", "breaker_failures", "cache", "caption_model", "asr_url", "asr_model", "models")
+	cmd.Long += "\n\nSettings (later sources win: defaults, config file, environment, flags):\n" + bind.Help()
+	return cmd
+}
+
+// checkInferFlags reports every mistake in how infer is called.
+func checkInferFlags(cmd *cobra.Command, o *inferOptions) error {
+	f := cmd.Flags()
+	var probs []string
+	batchMode := o.dataset != ""
+	switch {
+	case batchMode && len(o.clips) > 0:
+		probs = append(probs, "give clips as arguments or --dataset, not both")
+	case !batchMode && len(o.clips) == 0:
+		probs = append(probs, "give at least one CLIP, or --dataset CSV --media DIR --out FILE.csv")
+	}
+	if batchMode {
+		if o.media == "" {
+			probs = append(probs, "--dataset needs --media DIR")
+		}
+		if o.out == "" {
+			probs = append(probs, "--dataset needs --out FILE.csv")
+		}
+		if f.Changed("subtitle") || f.Changed("subtitle-file") {
+			probs = append(probs, "--subtitle and --subtitle-file are for single clips; a dataset's subtitles come from its CSV")
+		}
+	} else {
+		for _, name := range []string{"media", "out", "openset", "jsonl"} {
+			if f.Changed(name) {
+				probs = append(probs, "--"+name+" is for --dataset runs")
+			}
+		}
+		if (f.Changed("subtitle") || f.Changed("subtitle-file")) && len(o.clips) > 1 {
+			probs = append(probs, "--subtitle and --subtitle-file apply to one clip; got "+fmt.Sprint(len(o.clips)))
+		}
+	}
+	if f.Changed("subtitle") && f.Changed("subtitle-file") {
+		probs = append(probs, "--subtitle and --subtitle-file exclude each other")
+	}
+	if o.backend != backendLocal && o.backend != backendLLM {
+		probs = append(probs, fmt.Sprintf("--backend must be local or llm, got %q", o.backend))
+	}
+	if !slices.Contains(explain.Modes, explain.Mode(o.mode)) {
+		probs = append(probs, fmt.Sprintf("--mode must be end2end, caption or cues, got %q", o.mode))
+	}
+	if !slices.Contains(explain.Prompts, o.prompt) {
+		probs = append(probs, fmt.Sprintf("--prompt must be one of %s, got %q", strings.Join(explain.Prompts, ", "), o.prompt))
+	}
+	if o.backend == backendLocal {
+		for _, name := range []string{"mode", "prompt", "model", "caption-model", "frames", "audio"} {
+			if f.Changed(name) {
+				probs = append(probs, "--"+name+" is for --backend llm")
+			}
+		}
+	}
+	if o.lang != explain.English && o.lang != explain.Chinese {
+		probs = append(probs, fmt.Sprintf("--lang must be en or zh, got %q", o.lang))
+	}
+	if o.frames < 1 || o.frames > 64 {
+		probs = append(probs, fmt.Sprintf("--frames must be 1..64, got %d", o.frames))
+	}
+	if o.fps == 0 || (cues.Options{FPS: o.fps}).Validate() != nil {
+		probs = append(probs, fmt.Sprintf("--fps must be a number of frames a second in (0, %g], got %g", cues.MaxFPS, o.fps))
+	}
+	if len(probs) > 0 {
+		return usageErrorf("%s", strings.Join(probs, "\n  "))
+	}
+	return nil
+}
+
+func runInfer(ctx context.Context, opts inferOptions) error {
+	// The local backend is bound by the CPU: a clip per core, sharing the
+	// extractor's budget; the llm backend by the server.
+	workers := opts.cfg.Concurrency
+	if opts.backend == backendLocal && !opts.workersSet {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ext, err := cues.NewExtractor(cues.Config{FPS: opts.fps, ModelsDir: opts.cfg.Models})
+	if err != nil {
+		return err
+	}
+	var db *store.Store
+	if opts.dataset != "" {
+		if err := checkOutputs(opts); err != nil {
+			return err
+		}
+		dir := filepath.Dir(opts.out)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if db, err = store.Open(ctx, filepath.Join(dir, "emer.db")); err != nil {
+			return err
+		}
+		defer db.Close()
+	}
+	ex, err := newExplainer(opts, db)
+	if err != nil {
+		return err
+	}
+	p := &infer.Pipeline{Cues: ext, Explainer: ex, SubtitleFile: opts.subtitleFile}
+	if opts.dataset != "" {
+		return inferDataset(ctx, opts, db, p, workers)
+	}
+	return inferClips(ctx, opts, p)
+}
+
+// newExplainer builds the explainer the flags ask for; db, when set, holds
+// the model replies' cache.
+func newExplainer(opts inferOptions, db *store.Store) (explain.Explainer, error) {
+	if opts.backend == backendLocal {
+		return &explain.Local{Language: opts.lang}, nil
+	}
+	cfg := opts.cfg
+	sc := cfg.StackConfig()
+	if db != nil {
+		sc.Cache = db
+	}
+	return &explain.LLM{
+		Client: llm.NewStack(sc), Model: cfg.Model, CaptionModel: cfg.CaptionModel,
+		Mode: explain.Mode(opts.mode), Prompt: opts.prompt, Language: opts.lang,
+		Frames: opts.frames, Audio: opts.audio, MaxTokens: cfg.MaxTokens,
+	}, nil
+}
+
+// checkOutputs refuses output files that are the dataset itself or one
+// another.
+func checkOutputs(opts inferOptions) error {
+	outs := map[string]string{"--out": opts.out}
+	if opts.openset != "" {
+		outs["--openset"] = opts.openset
+	}
+	if opts.jsonl != "" {
+		outs["--jsonl"] = opts.jsonl
+	}
+	seen := map[string]string{absPath(opts.dataset): "--dataset"}
+	for _, flag := range []string{"--out", "--openset", "--jsonl"} {
+		p, ok := outs[flag]
+		if !ok {
+			continue
+		}
+		a := absPath(p)
+		if other, dup := seen[a]; dup {
+			return usageErrorf("%s %s is also %s", flag, p, other)
+		}
+		seen[a] = flag
+	}
+	return nil
+}
+
+func inferClips(ctx context.Context, opts inferOptions, p *infer.Pipeline) error {
+	failed := 0
+	for i, path := range opts.clips {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c := infer.Clip{Path: path, Subtitle: opts.subtitle}
+		e, err := p.Explain(ctx, c)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed++
+			fmt.Fprintf(opts.stderr, "emer infer: %s: %v\n", path, err)
+			continue
+		}
+		if opts.json {
+			b, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if _, err := opts.stdout.Write(append(b, '\n')); err != nil {
+				return err
+			}
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(opts.stdout)
+		}
+		if err := e.WriteText(opts.stdout); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d clips failed: %w", failed, len(opts.clips), errPartial)
+	}
+	return nil
+}
+
+func inferDataset(ctx context.Context, opts inferOptions, db *store.Store, p *infer.Pipeline, workers int) error {
+	journal := opts.jsonl
+	if journal == "" {
+		journal = opts.out + ".jsonl"
+	}
+	settings, err := json.Marshal(map[string]any{
+		"backend": opts.backend, "mode": opts.mode, "prompt": opts.prompt, "model": opts.cfg.Model,
+		"caption_model": opts.cfg.CaptionModel, "base_url": opts.cfg.BaseURL, "frames": opts.frames, "audio": opts.audio,
+		"lang": opts.lang, "fps": opts.fps, "rules": explain.RulesVersion,
+	})
+	if err != nil {
+		return err
+	}
+	prog := opts.progress
+	if prog == nil {
+		prog = batch.NewProgress(opts.stderr)
+	}
+	lock, err := store.LockDir(filepath.Dir(opts.out))
+	if err != nil {
+		var le *store.LockedError
+		if errors.As(err, &le) {
+			return fmt.Errorf("%s is in use by another emer run (pid %d): wait for it, or give another --out folder", le.Dir, le.PID)
+		}
+		return err
+	}
+	defer lock.Close()
+	rep, err := infer.RunDataset(ctx, db, infer.DatasetOptions{
+		Dataset: opts.dataset, Media: opts.media, Lang: opts.lang,
+		Out: opts.out, Openset: opts.openset, Journal: journal,
+		Workers: workers, Settings: string(settings), Run: "infer:" + filepath.Base(opts.out),
+		Progress: prog,
+	}, p)
+	if rep != nil {
+		reportDataset(opts.stderr, rep, opts.out)
+	}
+	if errors.Is(err, batch.ErrInterrupted) {
+		return fmt.Errorf("interrupted (%w): run again with the same --out to resume", ctx.Err())
+	}
+	if err != nil {
+		return err
+	}
+	if n := len(rep.Failed) + len(rep.Missing) + rep.Stats.Missing; n > 0 {
+		return fmt.Errorf("%d of %d clips failed: %w", n, rep.Total+len(rep.Missing), errPartial)
+	}
+	return nil
+}
+
+func reportDataset(w io.Writer, rep *infer.Report, out string) {
+	names := make([]string, 0, len(rep.Missing))
+	for n := range rep.Missing {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "emer infer: %s: %v\n", n, rep.Missing[n])
+	}
+	for _, l := range rep.Failed {
+		fmt.Fprintf(w, "emer infer: %s: %s: %s\n", l.Name, l.Status, l.Error)
+	}
+	fmt.Fprintf(w, "emer infer: %d clips explained into %s (%d this run, %d from earlier runs), %d failed, %d without media\n",
+		rep.ByStatus[infer.StatusOK], out, rep.Ran, rep.Skipped, len(rep.Failed), len(rep.Missing))
+}
