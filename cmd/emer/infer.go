@@ -43,7 +43,7 @@ type inferOptions struct {
 	cfg        config.Config
 	workersSet bool // --concurrency was given
 	stdout     io.Writer
-	stderr io.Writer
+	stderr     io.Writer
 	// progress reports a dataset run; nil picks a bar or lines for stderr.
 	progress batch.Progress
 }
