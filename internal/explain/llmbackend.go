@@ -377,3 +377,9 @@ func tooLong(line string) bool {
 	}
 	return false
 }
+
+// ParseLabels reads a reply to the open-vocabulary extraction prompt
+// (ov_extract) as the llm backend does, for the other steps that send it.
+func ParseLabels(text string) (labels []string, warn string, f *reply.Failure) {
+	return parseLabels(text)
+}
