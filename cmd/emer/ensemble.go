@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"emer/internal/batch"
 	"emer/internal/judge"
 	"emer/internal/store"
 	"emer/internal/table"
@@ -116,25 +117,20 @@ func runEnsemble(ctx context.Context, opts ensembleOptions) error {
 	}
 
 	// The results come from the store, which keeps with each result the
-	// digest of the texts it judged (results.jsonl does not).
+	// digest of the texts it judged (results.jsonl does not). It is read
+	// only: the ensemble changes nothing in the folder.
 	dbPath := filepath.Join(opts.Results, "emer.db")
 	if _, err := os.Stat(dbPath); err != nil {
 		return fmt.Errorf("%s: the results of emer eval and the digests of the texts they judged are read from its store: %w", opts.Results, err)
 	}
-	db, err := store.Open(ctx, dbPath)
+	db, err := store.OpenReadOnly(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	stored, err := db.Results(ctx)
+	byKey, err := judgedScores(ctx, db, opts.By)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dbPath, err)
-	}
-	byKey := make(map[store.ResultKey]store.Result, len(stored))
-	for _, r := range stored {
-		if r.Metric == opts.By {
-			byKey[r.Key()] = r
-		}
 	}
 
 	// Every system, sample and repeat must have its result (an ensemble
@@ -160,10 +156,10 @@ func runEnsemble(ctx context.Context, opts ensembleOptions) error {
 					if len(missing) < 5 {
 						missing = append(missing, fmt.Sprintf("%s/%s/repeat %d", sys, sample, rep))
 					}
-				case !hasPred || r.InputSHA256 != input:
+				case !hasPred || r.input != input:
 					stale = true
 				default:
-					judged = append(judged, judge.Judged{Sample: sample, System: sys, Metric: metric, Status: judge.Status(r.Status), Score: r.Score})
+					judged = append(judged, judge.Judged{Sample: sample, System: sys, Metric: metric, Status: r.status, Score: r.score})
 				}
 			}
 			if stale {
@@ -239,6 +235,35 @@ func runEnsemble(ctx context.Context, opts ensembleOptions) error {
 			len(unscored), opts.By, fallback, abbreviateNames(unscored, 10), errPartial)
 	}
 	return nil
+}
+
+// judgedScore is what the ensemble needs of a stored result.
+type judgedScore struct {
+	input  string // digest of the texts judged
+	status judge.Status
+	score  *float64
+}
+
+// judgedScores reads from db the status, score and input digest of every
+// judge result on metric, by key; the raw replies are not kept.
+func judgedScores(ctx context.Context, db *store.Store, metric string) (map[store.ResultKey]judgedScore, error) {
+	out := map[store.ResultKey]judgedScore{}
+	err := db.Scan(ctx, store.JudgeRun, store.JudgeKind, func(rec batch.Record) error {
+		k, err := store.ParseResultKey(rec.Key)
+		if err != nil {
+			return err
+		}
+		if k.Metric != metric {
+			return nil
+		}
+		r, err := store.ParseResult(rec)
+		if err != nil {
+			return err
+		}
+		out[k] = judgedScore{input: r.InputSHA256, status: judge.Status(r.Status), score: r.Score}
+		return nil
+	})
+	return out, err
 }
 
 // readEnsembleInputs reads the ground truth and the predictions of systems

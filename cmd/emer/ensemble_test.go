@@ -186,15 +186,21 @@ func writeEvalDir(t *testing.T, dir string, repeats int, names []string, preds m
 		t.Fatal(err)
 	}
 	defer db.Close()
+	var lines []byte
 	for _, r := range results {
 		if r.InputSHA256 == "" {
 			r.InputSHA256 = store.InputSHA256(r.Sample, text[r.System][r.Sample])
 		}
-		if err := db.PutResult(context.Background(), r); err != nil {
+		rec, err := r.Record()
+		if err != nil {
 			t.Fatal(err)
 		}
+		if err := db.Put(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(append(lines, rec.Payload...), '\n')
 	}
-	if err := writeResults(filepath.Join(dir, "results.jsonl"), results); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "results.jsonl"), lines, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -476,4 +482,34 @@ func snapshot(t *testing.T, dir string) map[string]string {
 		out[e.Name()] = string(b)
 	}
 	return out
+}
+
+// TestEnsembleReadsOnly builds the ensemble of a folder judged by the emer
+// of an older schema: its store is read as it is, neither migrated nor
+// written, and the ensemble is the one of the folder as judged.
+func TestEnsembleReadsOnly(t *testing.T) {
+	dir := t.TempDir()
+	gt, preds := killData(t, dir, 4)
+	srv := llmtest.NewServer(releaseJudge)
+	defer srv.Close()
+	out := filepath.Join(dir, "out")
+	if _, err := evalInto(t, srv, gt, out, 1, preds...); err != nil {
+		t.Fatal(err)
+	}
+	ensemble := func(csv string) string {
+		t.Helper()
+		if err := runEnsemble(context.Background(), ensembleOptions{Results: out, By: "clue", Name: "best", Out: csv, Stderr: io.Discard}); err != nil {
+			t.Fatal(err)
+		}
+		return readFileWithout(t, csv, "")
+	}
+	want := ensemble(filepath.Join(dir, "now.csv"))
+	rebuildAsOldSchema(t, filepath.Join(out, "emer.db"), 2)
+	before := snapshotDir(t, out)
+	if diff := cmp.Diff(want, ensemble(filepath.Join(dir, "old.csv"))); diff != "" {
+		t.Errorf("ensemble of the old folder (-as judged +old schema):\n%s", diff)
+	}
+	if diff := cmp.Diff(before, snapshotDir(t, out)); diff != "" {
+		t.Errorf("the ensemble changed the folder (-before +after):\n%s", diff)
+	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,14 +18,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
-	"golang.org/x/term"
 
+	"emer/internal/batch"
 	"emer/internal/config"
 	"emer/internal/judge"
 	"emer/internal/llm"
@@ -49,15 +45,19 @@ type evalOptions struct {
 	Config      config.Config // model server, concurrency, cache: fully resolved
 
 	Stdout, Stderr io.Writer
-	Progress       bool // draw a progress bar on Stderr
+	// Progress is told how the judging advances; nil: batch.NewProgress on
+	// Stderr (a bar on a terminal, a line per tenth otherwise).
+	Progress batch.Progress
 
-	retryBase time.Duration // delay before the first retry; 0: 500 ms
+	// configErr is what resolving the settings found wrong, reported with
+	// the other problems of the options.
+	configErr error
+	retryBase time.Duration // delay before the first retry; 0: llm.DefaultRetryBase
 }
 
 func newEvalCmd(g *globalOptions) *cobra.Command {
 	opts := evalOptions{Repeats: 1}
-	var configFile string
-	d := config.Default()
+	var bind *config.Binding
 	cmd := &cobra.Command{
 		Use:   "eval --gt FILE --pred NAME=FILE [--pred NAME=FILE ...] --protocol paper|release --model M --out DIR",
 		Short: "Score predicted emotion reasoning with an LLM judge (EMER automatic evaluation)",
@@ -73,41 +73,14 @@ retries only the calls that failed to get a reply. Systems judged into DIR
 by earlier runs stay in its files: a run with other --pred systems adds
 them. One emer eval at a time works in DIR; --dry-run writes nothing and
 may run beside it. A reply with no valid score is recorded with its status
-and raw text, never as a score. The exit status is 1 when any result
-failed, after everything is written.
-
-Settings (later sources win: defaults, config file, environment, flags):
-` + settingsHelp(),
+and raw text, never as a score. When the server cannot be reached, the run
+stops calling it, says so, and leaves the items it could not judge to the
+next run. The exit status is 1 when any result failed, after everything is
+written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(configFile, os.LookupEnv)
-			if err != nil {
-				return usageErrorf("%v", err)
-			}
-			f := cmd.Flags()
-			str := func(name string, dst *string) {
-				if f.Changed(name) {
-					*dst, _ = f.GetString(name)
-				}
-			}
-			str("base-url", &cfg.BaseURL)
-			str("model", &cfg.Model)
-			str("cache", &cfg.Cache)
-			if f.Changed("timeout") {
-				v, _ := f.GetDuration("timeout")
-				cfg.Timeout = config.Duration(v)
-			}
-			for name, dst := range map[string]*int{"concurrency": &cfg.Concurrency, "max-attempts": &cfg.MaxAttempts, "max-tokens": &cfg.MaxTokens} {
-				if f.Changed(name) {
-					*dst, _ = f.GetInt(name)
-				}
-			}
-			if f.Changed("rate") {
-				cfg.Rate, _ = f.GetFloat64("rate")
-			}
-			opts.Config = cfg
+			opts.Config, opts.configErr = bind.Resolve(config.ProcessEnv)
 			opts.Stdout, opts.Stderr = g.stdout, g.stderr
-			opts.Progress = isTerminalWriter(g.stderr)
 			return runEval(cmd.Context(), opts)
 		},
 	}
@@ -120,27 +93,9 @@ Settings (later sources win: defaults, config file, environment, flags):
 	f.Float64Var(&opts.Temperature, "temperature", 0, "judge temperature; replies are cached only at 0")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print how many calls would be made and how many the cache holds; make none and write nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print summary.json to stdout")
-	f.StringVar(&configFile, "config", "", "JSON config file (default $"+config.ConfigEnv+")")
-	f.String("base-url", d.BaseURL, "OpenAI-compatible API root")
-	f.String("model", "", "judge model name")
-	f.Int("concurrency", d.Concurrency, "requests in flight at once")
-	f.Duration("timeout", time.Duration(d.Timeout), "limit on one request")
-	f.Int("max-attempts", d.MaxAttempts, "attempts per call on 429, 5xx, timeouts and resets")
-	f.Float64("rate", 0, "most requests started per second (0: no limit)")
-	f.Int("max-tokens", 0, "reply length limit (0: server default)")
-	f.String("cache", "", "SQLite file of cached replies (default DIR/emer.db)")
+	bind = config.Bind(f, config.ChatKeys...)
+	cmd.Long += "\n\n" + bind.Help()
 	return cmd
-}
-
-func settingsHelp() string {
-	var b strings.Builder
-	config.WriteHelp(&b)
-	return b.String()
-}
-
-func isTerminalWriter(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // evalSystem is one system judged: a --pred, or one an earlier run judged
@@ -222,6 +177,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		return err
 	}
 	cfg := opts.Config
+	cfg.BaseURL = llm.NormalizeBaseURL(cfg.BaseURL)
 	ji := judgeInfo{Model: cfg.Model, BaseURL: cfg.BaseURL, Protocol: proto.Name, PromptSHA256: proto.PromptSHA256()}
 	js := judgeSampling{Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
 	dbPath := filepath.Join(opts.Out, "emer.db")
@@ -279,117 +235,52 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		return err
 	}
 
-	// Calls that got no reply are tried again (the plan does not count
-	// them as done); every other result stands.
-	if _, err := db.DeleteResults(ctx, string(judge.StatusRequestError)); err != nil {
-		return err
-	}
-	todo := plan.todo
-
-	// results.jsonl is rebuilt from the store, so a line torn by a crash
-	// or a result stored but not yet written is mended before appending.
-	resultsPath := filepath.Join(opts.Out, "results.jsonl")
-	if err := writeResults(resultsPath, plan.done); err != nil {
-		return err
-	}
-	out, err := os.OpenFile(resultsPath, os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
 	logFile, err := os.OpenFile(filepath.Join(opts.Out, "calls.jsonl"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
 	defer logFile.Close()
+	sc := cfg.StackConfig()
+	sc.RetryBase = opts.retryBase
+	// Every request in flight fails at once when a server goes away, so
+	// that a run needs more failures in a row than it has requests in
+	// flight before it gives up on the server.
+	sc.BreakerFailures = max(cfg.BreakerFailures, 8, 2*cfg.Concurrency)
+	sc.Cache = cacheDB
+	sc.Log = slog.New(slog.NewJSONHandler(logFile, nil)) // calls.jsonl: every call and every request sent
+	client := llm.NewStack(sc)
+	j := &judge.Judge{Client: client, Model: cfg.Model, Protocol: proto, Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
 
-	base := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: time.Duration(cfg.Timeout)})
-	retryBase := opts.retryBase
-	if retryBase == 0 {
-		retryBase = 500 * time.Millisecond
+	prog := opts.Progress
+	if prog == nil {
+		prog = batch.NewProgress(opts.Stderr)
 	}
-	retry := llm.NewRetry(llm.NewLimit(base, cfg.Concurrency, cfg.Rate), cfg.MaxAttempts, retryBase, 2*time.Minute)
-	rec := llm.NewRecorder(llm.NewCache(retry, cacheDB, cfg.BaseURL), slog.New(slog.NewJSONHandler(logFile, nil)))
-	retry.OnAttempt = rec.Attempt // calls.jsonl: every request sent, failed ones included
-	j := &judge.Judge{Client: rec, Model: cfg.Model, Protocol: proto, Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
-
-	var bar *progressbar.ProgressBar
-	if opts.Progress && len(todo) > 0 {
-		bar = progressbar.NewOptions(len(todo),
-			progressbar.OptionSetWriter(opts.Stderr),
-			progressbar.OptionSetDescription("judging"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish())
-	}
-
+	resultsPath := filepath.Join(opts.Out, "results.jsonl")
 	// Workers outnumber the request slots so that the slots stay busy while
 	// items read or write the store, or wait on a step shared with another
-	// item.
-	grp, gctx := errgroup.WithContext(ctx)
-	grp.SetLimit(8 * cfg.Concurrency)
-	var mu sync.Mutex // orders the store write and the line append of a result
-	for _, it := range todo {
-		if gctx.Err() != nil {
-			break
-		}
-		grp.Go(func() error {
-			start := time.Now()
-			o := j.Score(gctx, judge.Metric(it.key.Metric), it.gt, it.pred, it.key.Repeat)
-			if gctx.Err() != nil {
-				return nil // interrupted: judged again next run
-			}
-			r := store.Result{
-				Sample: it.key.Sample, System: it.key.System, Metric: it.key.Metric, Repeat: it.key.Repeat,
-				Status: string(o.Status), Score: o.Score, Raw: o.Raw,
-				Attempts: o.Attempts, LatencyMS: time.Since(start).Milliseconds(), Tokens: o.Tokens,
-				InputSHA256: it.input,
-			}
-			line, err := encodeResult(r)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			// A finished result is kept even if the run is being interrupted.
-			if err := db.PutResult(context.WithoutCancel(gctx), r); err != nil {
-				return fmt.Errorf("store result: %w", err)
-			}
-			// One write call per whole line: a kill leaves whole lines only
-			// (and the next run rebuilds the file from the store anyway).
-			if _, err := out.Write(line); err != nil {
-				return err
-			}
-			if bar != nil {
-				_ = bar.Add(1)
-			}
-			return nil
-		})
+	// item. results.jsonl is the run's journal: rebuilt from the store when
+	// the run starts (mending a line torn by a crash) and ends.
+	st, err := batch.Run(ctx, db, batch.Options{
+		Run: store.JudgeRun, Kind: store.JudgeKind, Workers: 8 * cfg.Concurrency,
+		Journal: resultsPath, Progress: prog, Describe: "judging",
+	}, plan.tasks, func(ctx context.Context, t batch.Task[evalItem]) (batch.Outcome, error) {
+		return judgeItem(ctx, j, t.Value)
+	})
+	unreachable := client.Unreachable()
+	if unreachable != nil {
+		fmt.Fprintf(opts.Stderr, "emer eval: %v\n  the items it could not judge are request_error; run again with the same --out once it answers\n", unreachable)
 	}
-	werr := grp.Wait()
-	if bar != nil {
-		_ = bar.Finish()
+	if errors.Is(err, batch.ErrInterrupted) {
+		return fmt.Errorf("interrupted (%w): run again with the same --out to resume", ctx.Err())
 	}
-	if werr != nil {
-		return werr
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("interrupted (%w): run again with the same --out to resume", err)
-	}
-
-	all, err := db.Results(ctx)
 	if err != nil {
 		return err
 	}
-	all = keepWanted(all, plan.wanted)
-	if err := out.Close(); err != nil {
+
+	sum, err := summarizeEval(ctx, db, plan, proto, ji)
+	if err != nil {
 		return err
 	}
-	if err := writeResults(resultsPath, all); err != nil {
-		return err
-	}
-	sum := summarizeResults(all, plan, proto, ji)
 	sumJSON, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
 		return err
@@ -402,30 +293,41 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		return err
 	}
 
-	byStatus := map[string]int{}
-	failed := 0
-	for _, r := range all {
-		byStatus[r.Status]++
-		if r.Status != string(judge.StatusOK) {
-			failed++
-		}
-	}
-	t := rec.Totals()
+	results := st.Total - st.Missing
+	t := client.Totals()
 	var parts []string
 	for _, s := range judge.Statuses {
-		parts = append(parts, fmt.Sprintf("%s %d", s, byStatus[string(s)]))
+		parts = append(parts, fmt.Sprintf("%s %d", s, st.ByStatus[string(s)]))
 	}
 	fmt.Fprintf(opts.Stderr, "emer eval: %d results (%s); this run: %d judged, %d calls (%d from the cache, %d requests sent, %d failed), %d tokens\n",
-		len(all), strings.Join(parts, ", "), len(todo), t.Calls, t.CacheHits, t.Requests, t.Failures, t.Tokens)
+		results, strings.Join(parts, ", "), st.Ran, t.Calls, t.CacheHits, t.Requests, t.Failures, t.Tokens)
 	if opts.JSON {
 		if _, err := opts.Stdout.Write(sumJSON); err != nil {
 			return err
 		}
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d results failed (see %s): %w", failed, len(all), resultsPath, errPartial)
+	if failed := st.Failed(string(judge.StatusOK)); failed > 0 {
+		return fmt.Errorf("%d of %d results failed (see %s): %w", failed, st.Total, resultsPath, errPartial)
 	}
 	return nil
+}
+
+// judgeItem judges one item and returns its result as the item's
+// outcome: a call that got no reply (request_error) is of class Retry, to
+// be judged again by the next run; every other result stands.
+func judgeItem(ctx context.Context, j *judge.Judge, it evalItem) (batch.Outcome, error) {
+	start := time.Now()
+	o := j.Score(ctx, judge.Metric(it.key.Metric), it.gt, it.pred, it.key.Repeat)
+	r := store.Result{
+		Sample: it.key.Sample, System: it.key.System, Metric: it.key.Metric, Repeat: it.key.Repeat,
+		Status: string(o.Status), Score: o.Score, Raw: o.Raw,
+		Attempts: o.Attempts, LatencyMS: time.Since(start).Milliseconds(), Tokens: o.Tokens,
+	}
+	line, err := r.Line()
+	if err != nil {
+		return batch.Outcome{}, err
+	}
+	return batch.Outcome{Class: r.Class(), Status: r.Status, Payload: line}, nil
 }
 
 // checkEvalOptions validates the options and reads the inputs, reporting
@@ -441,8 +343,8 @@ func checkEvalOptions(opts evalOptions) (*judge.Protocol, []*evalSystem, *table.
 	if opts.Out == "" {
 		probs = append(probs, "--out is required")
 	}
-	if opts.Repeats < 1 {
-		probs = append(probs, fmt.Sprintf("--repeats %d: want at least 1", opts.Repeats))
+	if opts.Repeats < 1 || opts.Repeats > store.MaxRepeats {
+		probs = append(probs, fmt.Sprintf("--repeats %d: want 1 to %d", opts.Repeats, store.MaxRepeats))
 	}
 	if opts.Temperature < 0 {
 		probs = append(probs, fmt.Sprintf("--temperature %v is negative", opts.Temperature))
@@ -451,8 +353,16 @@ func checkEvalOptions(opts evalOptions) (*judge.Protocol, []*evalSystem, *table.
 	if err != nil {
 		probs = append(probs, "--protocol: "+err.Error())
 	}
-	if err := opts.Config.Validate(); err != nil {
-		probs = append(probs, strings.Split(err.Error(), "\n")...)
+	switch {
+	case opts.configErr != nil:
+		probs = append(probs, strings.Split(opts.configErr.Error(), "\n")...)
+		if opts.Config.Model == "" {
+			probs = append(probs, "model is empty (--model or EMER_MODEL)")
+		}
+	default:
+		if err := opts.Config.Validate(); err != nil {
+			probs = append(probs, strings.Split(err.Error(), "\n")...)
+		}
 	}
 	var systems []*evalSystem
 	seen := map[string]bool{}
@@ -556,7 +466,8 @@ func abbreviateNames(names []string, n int) string {
 
 // evalPlan is what a run into an output folder has to do. A real run and
 // a dry run make it with the same code, from the same store (a dry run's
-// opened read-only), so that the dry run counts what the run would do.
+// opened read-only), and decide what is left with batch.Plan on it, so
+// that the dry run counts what the run would do.
 type evalPlan struct {
 	out      string
 	gt       inputFile
@@ -565,10 +476,10 @@ type evalPlan struct {
 	systems  []*evalSystem // those given, then those of earlier runs, by name
 	carried  []string      // systems of earlier runs not given this time
 
-	items  []evalItem                 // everything the folder's files describe
-	wanted map[store.ResultKey]string // item -> digest of the texts it judges
-	done   []store.Result             // stored results that stand
-	todo   []evalItem                 // items to judge
+	// tasks are everything the folder's files describe, one per item,
+	// keyed by the item's record key, with the digest of the texts it
+	// judges as input: a stored result stands only for those texts.
+	tasks []batch.Task[evalItem]
 
 	meta  map[string]string // store meta entries to record before judging
 	notes []string          // for stderr
@@ -578,9 +489,10 @@ type evalPlan struct {
 // folder (nil when it has none yet). It refuses another judge or sampling
 // than the folder's; it keeps the systems judged into the folder by
 // earlier runs, read again from the files they were judged from, so that
-// the folder's files go on describing them; and it counts as done the
-// stored results that judged the texts the files hold now, except calls
-// that got no reply.
+// the folder's files go on describing them; and it lists every item to
+// be judged or already judged, for batch.Run or batch.Plan to skip the
+// stored results that judged the texts the files hold now (except calls
+// that got no reply, which are of class Retry).
 func planEval(ctx context.Context, db *store.Store, opts evalOptions, proto *judge.Protocol, given []*evalSystem, gt *table.Table, ji judgeInfo, js judgeSampling) (*evalPlan, error) {
 	gtSum, err := fileSHA256(opts.GT)
 	if err != nil {
@@ -592,21 +504,11 @@ func planEval(ctx context.Context, db *store.Store, opts evalOptions, proto *jud
 	}
 
 	// One folder, one judge. A folder from before the sampling was
-	// recorded takes the sampling of its next run.
-	for _, m := range []struct {
-		key string
-		v   any
-	}{{metaJudge, ji}, {metaSampling, js}} {
-		want, _ := json.Marshal(m.v)
-		have, ok, err := meta(ctx, db, m.key)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			p.meta[m.key] = string(want)
-		} else if have != string(want) {
-			return nil, fmt.Errorf("%s holds results from another judge (%s, now %s): use another --out", opts.Out, have, want)
-		}
+	// recorded takes the sampling of its next run; one whose judge was
+	// recorded with its base URL as written is the same judge at the same
+	// URL normalised, and is recorded so.
+	if err := checkJudgeMeta(ctx, db, opts.Out, p.meta, ji, js); err != nil {
+		return nil, err
 	}
 
 	// The systems and repeats of earlier runs.
@@ -645,61 +547,37 @@ func planEval(ctx context.Context, db *store.Store, opts evalOptions, proto *jud
 		p.notes = append(p.notes, fmt.Sprintf("%s holds %d repeats per item: judging %d, not %d", opts.Out, repeats, repeats, p.repeats))
 		p.repeats = repeats
 	}
+	if p.repeats > store.MaxRepeats {
+		return nil, fmt.Errorf("%s holds %d repeats per item, more than emer eval can tell apart (%d)", opts.Out, p.repeats, store.MaxRepeats)
+	}
 
 	// Everything to judge, in sample order so that a sample's ground-truth
-	// summaries are shared by the systems judged next to each other.
+	// summaries are shared by the systems judged next to each other. The
+	// record keys order the results by system, sample, metric and repeat.
 	gtReasons := gt.Map(reasonsColumn(gt))
 	for _, sample := range gt.Names() {
 		for _, s := range p.systems {
 			for _, m := range proto.Metrics {
 				for r := range p.repeats {
-					p.items = append(p.items, evalItem{
+					it := evalItem{
 						key:   store.ResultKey{Sample: sample, System: s.Name, Metric: string(m), Repeat: r},
 						gt:    gtReasons[sample],
 						pred:  s.pred[sample],
 						input: store.InputSHA256(gtReasons[sample], s.pred[sample]),
-					})
+					}
+					p.tasks = append(p.tasks, batch.Task[evalItem]{Key: it.key.String(), Input: it.input, Value: it})
 				}
 			}
 		}
 	}
-	// A stored result stands only for the texts it judged: one whose ground
-	// truth or prediction has changed since is judged again.
-	p.wanted = make(map[store.ResultKey]string, len(p.items))
-	for _, it := range p.items {
-		p.wanted[it.key] = it.input
-	}
 	if db != nil {
-		stored, err := db.Results(ctx)
+		orphans, err := orphanSystems(ctx, db, p.systems)
 		if err != nil {
 			return nil, err
 		}
-		known := map[string]bool{}
-		for _, s := range p.systems {
-			known[s.Name] = true
-		}
-		var orphans []string
-		for _, r := range stored {
-			if !known[r.System] && !slices.Contains(orphans, r.System) {
-				orphans = append(orphans, r.System)
-			}
-			if r.Status != string(judge.StatusRequestError) {
-				p.done = append(p.done, r)
-			}
-		}
-		p.done = keepWanted(p.done, p.wanted)
 		if len(orphans) > 0 {
 			p.notes = append(p.notes, fmt.Sprintf("%s holds results of systems whose predictions file was not recorded (%s): give them again with --pred NAME=FILE to keep them in its files",
 				opts.Out, strings.Join(orphans, ", ")))
-		}
-	}
-	isDone := make(map[store.ResultKey]bool, len(p.done))
-	for _, r := range p.done {
-		isDone[r.Key()] = true
-	}
-	for _, it := range p.items {
-		if !isDone[it.key] {
-			p.todo = append(p.todo, it)
 		}
 	}
 
@@ -713,8 +591,65 @@ func planEval(ctx context.Context, db *store.Store, opts evalOptions, proto *jud
 	return p, nil
 }
 
-// meta reads a meta entry of db; a nil db holds none.
-func meta(ctx context.Context, db *store.Store, key string) (string, bool, error) {
+// checkJudgeMeta refuses a folder whose store records another judge or
+// sampling than ji and js, and adds to meta the entries to record: those
+// the store lacks, and a judge recorded with its base URL not normalised.
+func checkJudgeMeta(ctx context.Context, db *store.Store, out string, meta map[string]string, ji judgeInfo, js judgeSampling) error {
+	for _, m := range []struct {
+		key string
+		v   any
+	}{{metaJudge, ji}, {metaSampling, js}} {
+		want, _ := json.Marshal(m.v)
+		have, ok, err := metaEntry(ctx, db, m.key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			meta[m.key] = string(want)
+			continue
+		}
+		if have == string(want) {
+			continue
+		}
+		if m.key == metaJudge {
+			// An earlier emer kept the base URL as given.
+			var old judgeInfo
+			if json.Unmarshal([]byte(have), &old) == nil {
+				old.BaseURL = llm.NormalizeBaseURL(old.BaseURL)
+				if old == ji {
+					meta[m.key] = string(want)
+					continue
+				}
+			}
+		}
+		return fmt.Errorf("%s holds results from another judge (%s, now %s): use another --out", out, have, want)
+	}
+	return nil
+}
+
+// orphanSystems returns, in order, the systems that db holds results of
+// and that are not among systems.
+func orphanSystems(ctx context.Context, db *store.Store, systems []*evalSystem) ([]string, error) {
+	known := map[string]bool{}
+	for _, s := range systems {
+		known[s.Name] = true
+	}
+	var orphans []string
+	err := db.Scan(ctx, store.JudgeRun, store.JudgeKind, func(r batch.Record) error {
+		k, err := store.ParseResultKey(r.Key)
+		if err != nil {
+			return fmt.Errorf("%s: %w", db.Path(), err)
+		}
+		if !known[k.System] && !slices.Contains(orphans, k.System) {
+			orphans = append(orphans, k.System)
+		}
+		return nil
+	})
+	return orphans, err
+}
+
+// metaEntry reads a meta entry of db; a nil db holds none.
+func metaEntry(ctx context.Context, db *store.Store, key string) (string, bool, error) {
 	if db == nil {
 		return "", false, nil
 	}
@@ -726,7 +661,7 @@ func meta(ctx context.Context, db *store.Store, key string) (string, bool, error
 // for a folder from before the store recorded them, from its run.json.
 func folderSystems(ctx context.Context, db *store.Store, dir string) (map[string]inputFile, int, error) {
 	systems := map[string]inputFile{}
-	v, ok, err := meta(ctx, db, metaSystems)
+	v, ok, err := metaEntry(ctx, db, metaSystems)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -734,7 +669,7 @@ func folderSystems(ctx context.Context, db *store.Store, dir string) (map[string
 		if err := json.Unmarshal([]byte(v), &systems); err != nil {
 			return nil, 0, fmt.Errorf("%s: the systems recorded in its store: %w", dir, err)
 		}
-		v, _, err := meta(ctx, db, metaRepeats)
+		v, _, err := metaEntry(ctx, db, metaRepeats)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -815,6 +750,12 @@ func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, gi
 		return err
 	}
 	plan.report(opts.Stderr)
+	todo := plan.tasks
+	if db != nil {
+		if todo, err = batch.Plan(ctx, db, store.JudgeRun, store.JudgeKind, plan.tasks); err != nil {
+			return err
+		}
+	}
 	var cache llm.CacheStore
 	if absPath(cachePath) == absPath(dbPath) {
 		if db != nil {
@@ -832,10 +773,11 @@ func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, gi
 	}
 	dry := llm.NewDryRun(cfg.BaseURL, cache)
 	j := &judge.Judge{Client: dry, Model: cfg.Model, Protocol: proto, Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
-	for _, it := range plan.todo {
+	for _, t := range todo {
+		it := t.Value
 		j.Score(ctx, judge.Metric(it.key.Metric), it.gt, it.pred, it.key.Repeat)
 	}
-	total, pending := len(plan.items), len(plan.todo)
+	total, pending := len(plan.tasks), len(todo)
 	calls, cached := dry.Counts()
 	if opts.JSON {
 		return json.NewEncoder(opts.Stdout).Encode(map[string]int{
@@ -846,40 +788,6 @@ func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, gi
 	_, err = fmt.Fprintf(opts.Stdout, "dry run: %d results, %d already done, %d to judge; %d calls needed, %d held by the cache, %d to make\n",
 		total, total-pending, pending, calls, cached, calls-cached)
 	return err
-}
-
-// keepWanted returns the results whose keys are wanted and which judged
-// the wanted inputs.
-func keepWanted(rs []store.Result, wanted map[store.ResultKey]string) []store.Result {
-	out := rs[:0:0]
-	for _, r := range rs {
-		if in, ok := wanted[r.Key()]; ok && in == r.InputSHA256 {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// encodeResult returns r as one line of results.jsonl, newline included.
-func encodeResult(r store.Result) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(r)
-	return buf.Bytes(), err
-}
-
-// writeResults replaces path with one JSON line per result.
-func writeResults(path string, rs []store.Result) error {
-	var buf bytes.Buffer
-	for _, r := range rs {
-		line, err := encodeResult(r)
-		if err != nil {
-			return err
-		}
-		buf.Write(line)
-	}
-	return replaceFile(path, buf.Bytes())
 }
 
 // replaceFile writes data to a temporary file beside path, syncs it and
@@ -926,20 +834,54 @@ func absPath(p string) string {
 	return a
 }
 
-// summarizeResults computes summary.json from the results of the plan's
-// systems.
-func summarizeResults(rs []store.Result, plan *evalPlan, proto *judge.Protocol, ji judgeInfo) evalSummary {
-	items := make([]judge.Judged, len(rs))
-	for i, r := range rs {
-		items[i] = judge.Judged{Sample: r.Sample, System: r.System, Metric: judge.Metric(r.Metric), Status: judge.Status(r.Status), Score: r.Score}
+// summarizeEval computes summary.json from the folder's results of the
+// plan's systems, read from the ledger as a stream: the results of an
+// item's repeats, next to each other in key order, become the sample's
+// score (the median of the ok ones) as they go by, so that only one
+// score per sample, system and metric is held, never the results.
+func summarizeEval(ctx context.Context, l batch.Ledger, plan *evalPlan, proto *judge.Protocol, ji judgeInfo) (evalSummary, error) {
+	var (
+		items []judge.Judged
+		cur   judge.Judged // the sample, system and metric being read
+		oks   []float64    // the ok scores of cur's repeats
+		have  bool
+	)
+	flush := func() {
+		if !have {
+			return
+		}
+		if len(oks) > 0 {
+			m := judge.Median(oks)
+			cur.Status, cur.Score = judge.StatusOK, &m
+		}
+		items = append(items, cur)
+		oks = oks[:0]
 	}
+	err := batch.Each(ctx, l, store.JudgeRun, store.JudgeKind, plan.tasks, func(rec batch.Record) error {
+		r, err := store.ParseResult(rec)
+		if err != nil {
+			return err
+		}
+		if !have || r.Sample != cur.Sample || r.System != cur.System || judge.Metric(r.Metric) != cur.Metric {
+			flush()
+			cur, have = judge.Judged{Sample: r.Sample, System: r.System, Metric: judge.Metric(r.Metric), Status: judge.Status(r.Status)}, true
+		}
+		if judge.Status(r.Status) == judge.StatusOK && r.Score != nil {
+			oks = append(oks, *r.Score)
+		}
+		return nil
+	})
+	if err != nil {
+		return evalSummary{}, err
+	}
+	flush()
 	names := make([]string, len(plan.systems))
 	preds := make(map[string]inputFile, len(plan.systems))
 	for i, s := range plan.systems {
 		names[i] = s.Name
 		preds[s.Name] = inputFile{Path: absPath(s.Path), SHA256: s.SHA256}
 	}
-	return evalSummary{Systems: judge.Summarize(items, names, proto.Metrics), Judge: ji, GroundTruth: plan.gt, Predictions: preds}
+	return evalSummary{Systems: judge.Summarize(items, names, proto.Metrics), Judge: ji, GroundTruth: plan.gt, Predictions: preds}, nil
 }
 
 // summaryMarkdown renders the summary as the paper's table: one row per

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -22,7 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"emer/internal/llm/llmtest"
-	"emer/internal/store" // also registers the "sqlite" driver used below
+	"emer/internal/store"
 )
 
 // evalInto runs emer eval of preds into out with the release protocol
@@ -344,22 +343,11 @@ func TestEvalDryRunWritesNothing(t *testing.T) {
 	}
 	// Back to schema 1, as emer wrote it before results had digests.
 	dbPath := filepath.Join(out, "emer.db")
-	db, err := sql.Open("sqlite", "file:"+dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`ALTER TABLE results DROP COLUMN input_sha256`, `PRAGMA user_version = 1`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rebuildAsOldSchema(t, dbPath, 1)
 	before := snapshotDir(t, out)
 
 	var plan bytes.Buffer
-	err = runEval(context.Background(), evalOptions{GT: gt, Preds: preds, Protocol: "release", Out: out, Repeats: 1, DryRun: true, JSON: true,
+	err := runEval(context.Background(), evalOptions{GT: gt, Preds: preds, Protocol: "release", Out: out, Repeats: 1, DryRun: true, JSON: true,
 		Config: judgeTestConfig(srv.BaseURL()), Stdout: &plan, Stderr: io.Discard})
 	if err != nil {
 		t.Fatal(err)

@@ -364,6 +364,24 @@ func TestEvalUsage(t *testing.T) {
 			t.Errorf("usage error %q does not mention %s", stderr.String(), want)
 		}
 	}
+
+	// A setting that is wrong is reported with the other problems, and
+	// with where it came from.
+	stdout.Reset()
+	stderr.Reset()
+	t.Setenv("EMER_CONCURRENCY", "0")
+	code = execute(context.Background(), []string{"eval", "--protocol", "paper", "--model", "m"}, &stdout, &stderr)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2; stderr %s", code, stderr.String())
+	}
+	for _, want := range []string{"--gt is required", "--out is required", "EMER_CONCURRENCY: concurrency"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("usage error %q does not mention %s", stderr.String(), want)
+		}
+	}
+	if strings.Contains(stderr.String(), "model is empty") {
+		t.Errorf("usage error %q says the model given is empty", stderr.String())
+	}
 }
 
 func TestEvalDryRunAndResume(t *testing.T) {
