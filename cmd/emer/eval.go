@@ -73,10 +73,11 @@ retries only the calls that failed to get a reply. Systems judged into DIR
 by earlier runs stay in its files: a run with other --pred systems adds
 them. One emer eval at a time works in DIR; --dry-run writes nothing and
 may run beside it. A reply with no valid score is recorded with its status
-and raw text, never as a score. When the server cannot be reached, the run
-stops calling it, says so, and leaves the items it could not judge to the
-next run. The exit status is 1 when any result failed, after everything is
-written.`,
+and raw text, never as a score. When the server cannot be reached (as many
+connection failures in a row as breaker_failures, 8 or twice --concurrency,
+whichever is most), the run stops calling it, says so, and leaves the items
+it could not judge to the next run. The exit status is 1 when any result
+failed, after everything is written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config, opts.configErr = bind.Resolve(config.ProcessEnv)
