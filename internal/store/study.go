@@ -237,9 +237,9 @@ func (t *studyTx) AddCandidate(c study.Candidate) error {
 	return err
 }
 
-type scanner interface{ Scan(dest ...any) error }
+type studyRow interface{ Scan(dest ...any) error }
 
-func scanStudy(r scanner) (study.Study, error) {
+func scanStudy(r studyRow) (study.Study, error) {
 	var s study.Study
 	var src, created string
 	if err := r.Scan(&s.ID, &s.Name, &s.Target, &s.Seed, &s.Secret, &src, &created); err != nil {
@@ -269,7 +269,7 @@ func (t *studyTx) Studies() ([]study.Study, error) {
 }
 
 // collect scans every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+func collect[T any](rows *sql.Rows, scan func(studyRow) (T, error)) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
@@ -282,7 +282,7 @@ func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) 
 	return out, rows.Err()
 }
 
-func scanClip(r scanner) (study.Clip, error) {
+func scanClip(r studyRow) (study.Clip, error) {
 	var c study.Clip
 	var subs string
 	if err := r.Scan(&c.Study, &c.ID, &c.Name, &c.Media, &c.Rank, &subs); err != nil {
@@ -312,7 +312,7 @@ func (t *studyTx) Candidates(st int64, clip string) ([]study.Candidate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(r scanner) (study.Candidate, error) {
+	return collect(rows, func(r studyRow) (study.Candidate, error) {
 		var c study.Candidate
 		err := r.Scan(&c.Study, &c.Clip, &c.ID, &c.Source, &c.Text)
 		return c, err
@@ -329,7 +329,7 @@ func (t *studyTx) AddRater(r *study.Rater) error {
 	return err
 }
 
-func scanRater(r scanner) (study.Rater, error) {
+func scanRater(r studyRow) (study.Rater, error) {
 	var out study.Rater
 	var hash []byte
 	var created string
@@ -397,7 +397,7 @@ func (t *studyTx) Holds(st int64) ([]study.Hold, error) {
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(r scanner) (study.Hold, error) {
+	return collect(rows, func(r studyRow) (study.Hold, error) {
 		var h study.Hold
 		var ms int64
 		var shown string
@@ -414,7 +414,7 @@ func (t *studyTx) Loads(st, rater int64, now time.Time) ([]study.Load, error) {
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(r scanner) (study.Load, error) {
+	return collect(rows, func(r studyRow) (study.Load, error) {
 		var l study.Load
 		err := r.Scan(&l.Clip, &l.Rank, &l.Done, &l.Held, &l.DoneByRater)
 		return l, err
