@@ -58,6 +58,8 @@ var migrations = []migration{
 	{sql: recordsSchema, run: moveResults},
 	// Rating studies (see study.go).
 	{sql: studySchema},
+	// The review state of descriptions (see review.go).
+	{sql: reviewSchema},
 }
 
 // Store is an open database. It is safe for concurrent use; writes are
