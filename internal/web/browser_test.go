@@ -1,0 +1,189 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/google/go-cmp/cmp"
+
+	"emer/internal/study"
+	"emer/internal/web/webtest"
+)
+
+// browser starts Debian's Chromium headless with a fresh profile and
+// returns a context of its first tab. It skips the test when no Chromium
+// is installed or it cannot be started.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	var bin string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Skip("no chromium on PATH (make setup installs Debian's chromium)")
+	}
+	// A bound on the whole test, not an assertion: a browser that hangs
+	// fails the test instead of the package's timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(bin),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1000, 1400),
+	)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	if err := chromedp.Do(bctx); err != nil {
+		t.Skipf("chromium (%s) could not be started: %v", bin, err)
+	}
+	return bctx
+}
+
+// artifact returns where a test writes a file for people to look at:
+// under $EMER_ARTIFACTS, or the temporary folder.
+func artifact(t *testing.T, name string) string {
+	dir := os.Getenv("EMER_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "emer-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, name)
+}
+
+// pageState is what the browser shows of a rating page.
+type pageState struct {
+	media string
+	texts []string
+}
+
+func readPage(t *testing.T, ctx context.Context) pageState {
+	t.Helper()
+	var p pageState
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#rating"))); err != nil {
+		t.Fatalf("waiting for the rating page: %v", err)
+	}
+	src, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("video"), "src"))
+	if err != nil || !src.Exists {
+		t.Fatalf("the rating page's video: %+v, %v", src, err)
+	}
+	p.media = src.Value
+	p.texts, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("p.text")).map(e => e.textContent)`))
+	if err != nil {
+		t.Fatalf("reading the reasonings: %v", err)
+	}
+	return p
+}
+
+// TestBrowserRating has a rater open their invitation in Chromium and
+// rate three clips, the first with the mouse, the second with the keys
+// and the third with both; the scores are then read from the store.
+func TestBrowserRating(t *testing.T) {
+	ctx := browser(t)
+	f := newFixture(t, 4, 1, 1)
+	source := map[string]string{}
+	for _, c := range f.files.Clips {
+		source[webtest.GroundTruthText(c)] = c + "/" + study.GroundTruth
+		for _, s := range systems {
+			source[webtest.PredictionText(s, c)] = c + "/" + s
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.links[0])); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]study.Score{} // clip/source -> score
+	note := func(p pageState, scores []study.Score) {
+		for i, text := range p.texts {
+			want[source[text]] = scores[i]
+		}
+	}
+	// next sends the form and waits for the next clip's page.
+	next := func(p pageState, send ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, append(send, chromedp.WaitNotPresent(chromedp.CSS(fmt.Sprintf(`video[src=%q]`, p.media))))...); err != nil {
+			html, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`location.href + "\n" + document.documentElement.outerHTML`))
+			t.Fatalf("sending the form: %v; the page:\n%s", err, html)
+		}
+	}
+	submit := chromedp.Click(chromedp.CSS(`#rating button[type="submit"]`))
+
+	// Clip 1, with the mouse; the page with its choices is the artifact.
+	p := readPage(t, ctx)
+	if len(p.texts) != 3 {
+		t.Fatalf("%d reasonings on the page, want 3", len(p.texts))
+	}
+	scores := []study.Score{2, 4, 1}
+	for i, s := range scores {
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`input[name="p%d"][value="%d"]`, i, s)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	png := artifact(t, "rating-page.png")
+	if err := os.WriteFile(png, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of the rating page: %s", png)
+	note(p, scores)
+	next(p, submit)
+
+	// Clip 2, with the keys: 3, 2 and 4 rate the reasonings in turn;
+	// Enter sends.
+	p = readPage(t, ctx)
+	note(p, []study.Score{3, 2, 4})
+	next(p, chromedp.KeyEvent("3"), chromedp.KeyEvent("2"), chromedp.KeyEvent("4"), chromedp.KeyEvent(kb.Enter))
+
+	// Clip 3: 4 and 1, k back up to the second, 3 over its 1, then 2 for
+	// the third; the mouse sends.
+	p = readPage(t, ctx)
+	note(p, []study.Score{4, 3, 2})
+	next(p, chromedp.KeyEvent("4"), chromedp.KeyEvent("1"), chromedp.KeyEvent("k"), chromedp.KeyEvent("3"), chromedp.KeyEvent("2"), submit)
+
+	page, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("header.progress")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page, "You have rated 3 clips") {
+		t.Errorf("the fourth page says %q", page)
+	}
+	ratings, err := f.svc.Ratings(context.Background(), f.studID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]study.Score{}
+	for _, r := range ratings {
+		got[r.Clip.Name+"/"+r.Source] = r.Score
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("scores in the store by clip and source (-rated in the browser +stored):\n%s", diff)
+	}
+	if len(want) != 9 {
+		t.Errorf("%d reasonings rated, want 9", len(want))
+	}
+}
