@@ -200,16 +200,16 @@ func (p *ssdPair) forward(x fmap) fmap {
 	return y
 }
 
-// relu6 clips x to [0, 6] in place.
-func relu6(x []float32) {
+// relu6Go clips x to [0, 6] in place.
+func relu6Go(x []float32) {
 	for i, v := range x {
 		x[i] = min(max(v, 0), 6)
 	}
 }
 
-// biasReLU6 adds bias, one value per channel, to each pixel of x and
-// clips the result to [0, 6].
-func biasReLU6(x, bias []float32) {
+// biasReLU6Go adds bias, one value per channel, to each whole pixel of x
+// and clips the result to [0, 6].
+func biasReLU6Go(x, bias []float32) {
 	c := len(bias)
 	for p := 0; p+c <= len(x); p += c {
 		px := x[p : p+c : p+c]

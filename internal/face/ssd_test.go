@@ -2,7 +2,10 @@ package face
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -169,5 +172,47 @@ func TestSSDZoomedOut(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReLU6KernelsAgree checks the ReLU6 kernels against their plain Go
+// twins, on lengths with and without a tail of fewer than 8 values and
+// channel counts the vector kernel takes and leaves.
+func TestReLU6KernelsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 7, 8, 9, 64, 1000} {
+		t.Run(fmt.Sprintf("relu6/%d", n), func(t *testing.T) {
+			x := randSlice(r, n)
+			for i := range x {
+				x[i] *= 5 // values below 0, inside and above 6
+			}
+			want := slices.Clone(x)
+			relu6Go(want)
+			relu6(x)
+			if d := maxDiff(x, want); d != 0 {
+				t.Errorf("differs from the Go twin by %g", d)
+			}
+		})
+	}
+	for _, c := range []int{3, 8, 32, 1024} {
+		for _, npix := range []int{1, 5} {
+			t.Run(fmt.Sprintf("bias/%dx%d", npix, c), func(t *testing.T) {
+				x, bias := randSlice(r, npix*c), randSlice(r, c)
+				for i := range x {
+					x[i] *= 5
+				}
+				want := slices.Clone(x)
+				biasReLU6Go(want, bias)
+				biasReLU6(x, bias)
+				if d := maxDiff(x, want); d != 0 {
+					t.Errorf("differs from the Go twin by %g", d)
+				}
+				for i, v := range want {
+					if v < 0 || v > 6 {
+						t.Fatalf("value %d is %g, outside [0, 6]", i, v)
+					}
+				}
+			})
+		}
 	}
 }
