@@ -35,14 +35,17 @@ type Record struct {
 	Payload []byte
 }
 
-// Ledger stores records. Implementations are safe for concurrent use.
+// Ledger stores records. Implementations are safe for concurrent use;
+// package batchtest checks one against this contract.
 type Ledger interface {
 	// Put stores r, replacing the record with the same run, kind and key.
-	// It returns only once r is durable.
+	// It returns only once r is durable. A class other than Final or
+	// Retry is an error; an empty payload is stored as empty.
 	Put(ctx context.Context, r Record) error
 	// Scan calls fn with every record of run and kind in the order of
-	// their keys (bytewise), without holding them all in memory. An error from fn stops the scan
-	// and is returned.
+	// their keys (bytewise), without holding them all in memory. An
+	// error from fn stops the scan and is returned. The records given to
+	// fn are fn's to keep or change, and fn may call Put.
 	Scan(ctx context.Context, run, kind string, fn func(Record) error) error
 }
 
@@ -67,8 +70,10 @@ type Options struct {
 	// Workers is the number of tasks in progress at once (at least 1).
 	Workers int
 	// Journal, when set, is the JSONL file of the run's outcomes: rebuilt
-	// from the ledger before work starts (mending a line torn by a crash),
-	// appended to as outcomes arrive, and rebuilt in task order at the end.
+	// from the ledger before work starts (mending a line torn by a crash,
+	// and leaving out the Retry records the run does again), appended to
+	// as outcomes arrive, and rebuilt in ledger order at the end, also
+	// when the run is interrupted. It holds each task once.
 	Journal string
 	// Progress is told how the run advances; nil reports nothing.
 	Progress Progress

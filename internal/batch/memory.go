@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 )
@@ -19,8 +20,11 @@ var _ Ledger = (*Memory)(nil)
 // NewMemory returns an empty in-memory ledger.
 func NewMemory() *Memory { return &Memory{recs: map[[3]string]Record{}} }
 
-// Put stores a copy of r.
+// Put stores a copy of r. Its class must be Final or Retry.
 func (m *Memory) Put(_ context.Context, r Record) error {
+	if r.Class != Final && r.Class != Retry {
+		return fmt.Errorf("batch: record %s %q: class %q is neither %q nor %q", r.Kind, r.Key, r.Class, Final, Retry)
+	}
 	r.Payload = slices.Clone(r.Payload)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -35,6 +39,7 @@ func (m *Memory) Scan(ctx context.Context, run, kind string, fn func(Record) err
 	var rs []Record
 	for k, r := range m.recs {
 		if k[0] == run && k[1] == kind {
+			r.Payload = slices.Clone(r.Payload) // the caller's to keep or change
 			rs = append(rs, r)
 		}
 	}

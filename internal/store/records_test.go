@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"emer/internal/batch"
+	"emer/internal/batch/batchtest"
 	"emer/internal/judge"
 	"emer/internal/store"
 )
@@ -390,4 +391,9 @@ func TestResultKeyOrder(t *testing.T) {
 			t.Errorf("ParseResultKey(%q) accepted", bad)
 		}
 	}
+}
+
+// TestLedgerContract runs the batch engine's ledger contract on the store.
+func TestLedgerContract(t *testing.T) {
+	batchtest.Ledger(t, func(t *testing.T) batch.Ledger { return open(t, filepath.Join(t.TempDir(), "emer.db")) })
 }
