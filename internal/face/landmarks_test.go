@@ -209,3 +209,26 @@ func TestPointJSON(t *testing.T) {
 		t.Errorf("object point: %v", err)
 	}
 }
+
+// TestLandmarksBoxPastEdge checks that a box reaching past the left edge
+// places the points on the crop face-api cuts (which starts at the edge),
+// not shifted left by the part of the box outside the image as face-api
+// does.
+func TestLandmarksBoxPastEdge(t *testing.T) {
+	full, _, _ := moreNets(t)
+	img, err := DecodeFile(mediaPath(t, "sample6.jpegjs.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	past, ok, err := full.Detect(img, Box{X: -40, Y: 500, W: 340, H: 300})
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	inside, ok, err := full.Detect(img, Box{X: 0, Y: 500, W: 300, H: 300})
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if past != inside {
+		t.Errorf("a box from x = -40 gives other points than the same crop's box from x = 0: %v, want %v", past[:3], inside[:3])
+	}
+}
