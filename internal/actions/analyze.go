@@ -55,7 +55,8 @@ type Options struct {
 	Nod   Oscillation `json:"nod"`
 	Shake Oscillation `json:"shake"`
 	// The baseline is the median of the BaselineShare least expressive
-	// frames, at least BaselineMin of them; clips with fewer frames use all.
+	// frames, at least BaselineMin of them; a clip of BaselineMin frames or
+	// fewer uses all.
 	BaselineShare float64 `json:"baseline_share"`
 	BaselineMin   int     `json:"baseline_min"`
 	// MaxGap is the longest time in seconds between two frames that an
@@ -162,10 +163,10 @@ type Baseline struct {
 type Peak struct {
 	T      float64 `json:"t"`
 	Reason string  `json:"reason"`
-	// Score is the change: the sum of the face actions' deviations in
+	// Score is the change, not part of the JSON form: the sum of the face actions' deviations in
 	// units of their entry thresholds, plus the expression probabilities'
 	// distance from the baseline's over PeakExpressionUnit.
-	Score float64 `json:"score"`
+	Score float64 `json:"-"`
 }
 
 // PeakExpressionUnit is the total variation distance between a frame's

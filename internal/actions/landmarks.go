@@ -79,7 +79,7 @@ func (p *Points) check() error {
 	for i := range p {
 		for _, v := range p[i] {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("point %d is (%v, %v): %w", i, p[i][0], p[i][1], ErrDegenerate)
+				return fmt.Errorf("point %d is (%.6g, %.6g): %w", i, p[i][0], p[i][1], ErrDegenerate)
 			}
 		}
 	}

@@ -94,12 +94,12 @@ func measure(t float64, p *Points, yaw, pitch float64) (Measures, error) {
 	}
 	m.EyeAspect = kv * (ear(36) + ear(42)) / 2
 	m.MouthWidth = dist(u[mouthLeft], u[mouthRight])
-	centre := (u[upperLipTop].y + u[lowerLipBottom].y + u[upperLipInner].y + u[lowerLipInner].y) / 4
-	m.CornerLift = kv*((u[mouthLeft].y+u[mouthRight].y)/2-centre) + lipDepth*math.Tan(pitch*rad)
-	gap := (u[61].y - u[67].y + u[62].y - u[66].y + u[63].y - u[65].y) / 3
 	if m.MouthWidth <= 0 {
 		return Measures{}, fmt.Errorf("lip corners on top of each other: %w", ErrDegenerate)
 	}
+	centre := (u[upperLipTop].y + u[lowerLipBottom].y + u[upperLipInner].y + u[lowerLipInner].y) / 4
+	m.CornerLift = kv*((u[mouthLeft].y+u[mouthRight].y)/2-centre) + lipDepth*math.Tan(pitch*rad)
+	gap := (u[61].y - u[67].y + u[62].y - u[66].y + u[63].y - u[65].y) / 3
 	m.MouthAspect = kv * gap / m.MouthWidth
 	m.Jaw = -kv * u[chin].y
 	m.LipHeight = kv * ((u[upperLipTop].y - u[upperLipInner].y) + (u[lowerLipInner].y - u[lowerLipBottom].y))

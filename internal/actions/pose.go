@@ -116,25 +116,17 @@ func rodrigues(w [3]float64) mat3 {
 }
 
 // weakFit is a scaled orthographic (weak-perspective) camera fitted to a
-// face: image point (x, −y) = S·(first two rows of R)·X + T for a model
-// point X.
+// face: image point (x, −y) = S·(first two rows of R)·X + t for a model
+// point X and a translation t that centring removes.
 type weakFit struct {
-	S   float64 // pixels per model unit
-	R   mat3    // model to camera rotation
-	T   vec     // where the model origin projects, y up
-	RMS float64 // root mean square residual, pixels
-}
-
-// project returns the image point (y down) of the model point x.
-func (f *weakFit) project(x [3]float64) vec {
-	c := f.R.mulVec(x)
-	return vec{f.S*c[0] + f.T.x, -(f.S*c[1] + f.T.y)}
+	S float64 // pixels per model unit
+	R mat3    // model to camera rotation
 }
 
 // fitWeak fits a weak-perspective camera to the landmarks p at m's points
-// by least squares: the affine camera in closed form, its nearest scaled
-// rotation (the polar factor), then Gauss-Newton steps on rotation and
-// scale. Translation is exact after centring.
+// by weighted least squares: the affine camera in closed form, its nearest
+// scaled rotation (the polar factor), then Newton steps on rotation and
+// scale (see refine). Translation is exact after centring.
 func fitWeak(p *Points, m *Model) (weakFit, error) {
 	n := len(m.Points)
 	if n < 4 {
@@ -207,16 +199,7 @@ func fitWeak(p *Points, m *Model) (weakFit, error) {
 	if !(s > 0) {
 		return weakFit{}, fmt.Errorf("%s model fit has scale %v: %w", m.Name, s, ErrDegenerate)
 	}
-	f := weakFit{S: s, R: r}
-	rm := r.mulVec(xm)
-	f.T = vec{qm.x - s*rm[0], qm.y - s*rm[1]}
-	var ss float64
-	for _, mp := range m.Points {
-		d := f.project([3]float64{mp.X, mp.Y, mp.Z}).sub(p.at(mp.Landmark))
-		ss += mp.Weight * (d.x*d.x + d.y*d.y)
-	}
-	f.RMS = math.Sqrt(ss / wsum)
-	return f, nil
+	return weakFit{S: s, R: r}, nil
 }
 
 // fitCost is a refined fit's scale and weighted sum of squared residuals.
