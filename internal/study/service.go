@@ -7,14 +7,21 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
-// Service is the studies' logic over a Store.
+// Service is the studies' logic over a Store. It is safe for concurrent
+// use. Raters and studies, which never change once made, are kept in
+// memory after their first lookup.
 type Service struct {
 	store Store
 	hold  time.Duration
 	now   func() time.Time
+
+	mu      sync.RWMutex
+	raters  map[[32]byte]Rater // by token hash
+	studies map[int64]Study
 }
 
 // NewService returns a Service over store that holds a clip for a rater
@@ -27,7 +34,25 @@ func NewService(store Store, hold time.Duration, now func() time.Time) *Service 
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, hold: hold, now: now}
+	return &Service{store: store, hold: hold, now: now, raters: map[[32]byte]Rater{}, studies: map[int64]Study{}}
+}
+
+// study returns the study id through the cache.
+func (s *Service) study(tx Tx, id int64) (Study, error) {
+	s.mu.RLock()
+	st, ok := s.studies[id]
+	s.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
+	st, err := tx.Study(id)
+	if err != nil {
+		return st, err
+	}
+	s.mu.Lock()
+	s.studies[id] = st
+	s.mu.Unlock()
+	return st, nil
 }
 
 // HoldFor returns how long a clip stays with the rater it was handed to.
@@ -176,13 +201,25 @@ func (s *Service) Rater(ctx context.Context, token string) (Rater, error) {
 	if !WellFormedToken(token) {
 		return Rater{}, ErrNotFound
 	}
-	var r Rater
+	hash := HashToken(token)
+	s.mu.RLock()
+	r, ok := s.raters[hash]
+	s.mu.RUnlock()
+	if ok {
+		return r, nil
+	}
 	err := s.store.View(ctx, func(tx Tx) error {
 		var err error
-		r, err = tx.Rater(HashToken(token))
+		r, err = tx.Rater(hash)
 		return err
 	})
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	s.mu.Lock()
+	s.raters[hash] = r
+	s.mu.Unlock()
+	return r, nil
 }
 
 // Task is what a rater is shown: a clip and its reasonings in the order
@@ -217,7 +254,7 @@ func (s *Service) Next(ctx context.Context, r Rater) (Status, error) {
 	var out Status
 	err := s.store.Update(ctx, func(tx Tx) error {
 		out = Status{}
-		st, err := tx.Study(r.Study)
+		st, err := s.study(tx, r.Study)
 		if err != nil {
 			return err
 		}
@@ -346,7 +383,7 @@ func (s *Service) Submit(ctx context.Context, r Rater, clip string, scores []Sco
 		}
 		now := s.now()
 		if !now.Before(h.Expires) {
-			st, err := tx.Study(r.Study)
+			st, err := s.study(tx, r.Study)
 			if err != nil {
 				return err
 			}
