@@ -9,28 +9,24 @@ import (
 // NumPoints is the number of landmarks of a face in the iBUG 300-W layout.
 const NumPoints = 68
 
-// Landmark indices in the iBUG 300-W 68-point layout, 0-based. "Left" and
-// "right" are the image's: the image-left eye is the person's right eye.
+// Landmark indices in the iBUG 300-W 68-point layout, 0-based, of the
+// points the measures and the pose model name. "Left" and "right" are the
+// image's: the image-left eye is the person's right eye.
 const (
-	jawFirst, jawLast = 0, 16
-	chin              = 8
+	chin = 8 // jaw 0..16
 
-	browLeftOuter, browLeftInner   = 17, 21 // image-left brow, 17..21 outer to inner
-	browRightInner, browRightOuter = 22, 26 // image-right brow, 22..26 inner to outer
+	browLeftInner  = 21 // image-left brow 17..21, outer to inner
+	browRightInner = 22 // image-right brow 22..26, inner to outer
 
-	noseBridgeTop = 27
+	noseBridgeTop = 27 // bridge 27..30, base 31..35
 	noseTip       = 30
-	noseBaseLeft  = 31 // 31..35 along the nose base, left to right
-	noseBase      = 33
-	noseBaseRight = 35
 
-	eyeLeftOuter, eyeLeftInner   = 36, 39 // image-left eye 36..41: 37, 38 upper lid, 40, 41 lower
-	eyeRightInner, eyeRightOuter = 42, 45 // image-right eye 42..47: 43, 44 upper lid, 46, 47 lower
+	eyeLeftOuter  = 36 // image-left eye 36..41: 39 inner corner, 37 38 upper lid, 40 41 lower
+	eyeRightOuter = 45 // image-right eye 42..47: 42 inner corner, 43 44 upper lid, 46 47 lower
 
-	mouthLeft, mouthRight = 48, 54 // outer lip corners
+	mouthLeft, mouthRight = 48, 54 // outer lip corners; inner 60, 64
 	upperLipTop           = 51     // outer upper lip, midline
 	lowerLipBottom        = 57     // outer lower lip, midline
-	innerLeft, innerRight = 60, 64 // inner lip corners
 	upperLipInner         = 62     // inner upper lip, midline
 	lowerLipInner         = 66     // inner lower lip, midline
 )
