@@ -168,7 +168,7 @@ func TestResolveErrors(t *testing.T) {
 				`:4:3: model: want a string, got a number`,
 				`:5:3: timeout: want a duration such as 90s or 2m, got "soon"`,
 				`:6:3: max_reply_bytes: size "8 MB"`,
-				`:7:3: store: store: a PostgreSQL store (postgres://...) is not supported yet`,
+				`:7:3: store: store postgres://emer:xxxxx@/emer names no host`,
 			},
 			not: []string{"secret"}},
 		{name: "syntax", args: []string{"--config", td("syntax.bad.json")}, want: []string{td("syntax.bad.json") + ":4:1: not valid JSON"}},
@@ -184,8 +184,8 @@ func TestResolveErrors(t *testing.T) {
 			want: []string{"EMER_CONCURRENCY: concurrency 0 is below 1", "--max-attempts: max_attempts 0 is below 1", "EMER_BREAKER_FAILURES: breaker_failures 0 is below 1"}},
 		{name: "base URL", args: []string{"--model", "m", "--base-url", "127.0.0.1:8000/v1"}, want: []string{`--base-url: base_url "127.0.0.1:8000/v1" is not an http(s) URL`}},
 		{name: "model required", keys: ChatKeys, want: []string{"model is empty (--model or EMER_MODEL)"}},
-		{name: "store", args: []string{"--model", "m"}, env: map[string]string{"EMER_STORE": "postgresql://emer:secret@db/emer"}, keys: append([]string{"store"}, ChatKeys...),
-			want: []string{"EMER_STORE: store: a PostgreSQL store (postgres://...) is not supported yet; give an SQLite file, as a path or sqlite:PATH"}, not: []string{"secret"}},
+		{name: "store", args: []string{"--model", "m"}, env: map[string]string{"EMER_STORE": "postgresql://emer:secret@/emer"}, keys: append([]string{"store"}, ChatKeys...),
+			want: []string{"EMER_STORE: store postgresql://emer:xxxxx@/emer names no host: want postgres://USER@HOST[:PORT]/DATABASE"}, not: []string{"secret"}},
 		{name: "ASR without a model", args: []string{"--asr-url", "http://asr/v1"}, keys: []string{"asr_url", "asr_model"},
 			want: []string{"asr_model is empty: the speech-to-text server at http://asr/v1 needs a model name"}},
 		{name: "ASR URL", args: []string{"--asr-url", "asr:9000", "--asr-model", "w"}, keys: []string{"asr_url", "asr_model"}, want: []string{`--asr-url: asr_url "asr:9000" is not an http(s) URL`}},
@@ -231,7 +231,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--timeout", "soon"}, `invalid argument "soon" for "--timeout" flag: want a duration such as 90s or 2m, got "soon"`},
 		{[]string{"--concurrency", "1.5"}, `invalid argument "1.5" for "--concurrency" flag: want a whole number`},
 		{[]string{"--rate", "Inf"}, `invalid argument "Inf" for "--rate" flag: want a number`},
-		{[]string{"--cache", "postgres://h/db"}, `"--cache" flag: cache: store: a PostgreSQL store`},
+		{[]string{"--cache", "postgres://h/db"}, `"--cache" flag: cache: store: a PostgreSQL store keeps its own cache`},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)

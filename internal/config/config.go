@@ -226,12 +226,15 @@ var Settings = []Setting{
 			if err != nil {
 				return fmt.Errorf("cache: %w", err)
 			}
+			if s.Driver == DriverPostgres {
+				return errors.New("cache: store: a PostgreSQL store keeps its own cache; give it as --store, and an SQLite file here")
+			}
 			c.Cache = s.Path
 			return nil
 		},
 		get: func(c Config) string { return c.Cache }},
 	{Key: "store", Env: []string{"EMER_STORE"}, Flag: "--store", Default: "DIR/emer.db", Type: "path",
-		Help: "database of results: an SQLite file (a path or sqlite:PATH); postgres:// is not supported yet",
+		Help: "database of results: an SQLite file (a path or sqlite:PATH), or postgres://USER@HOST/DB shared by emer worker processes",
 		set: func(c *Config, v string) error {
 			var err error
 			c.Store, err = ParseStore(v)

@@ -4,16 +4,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
-// Store names the database of a run: today an SQLite file, given as a
-// path or as sqlite:PATH (sqlite:///abs/path also reads as /abs/path).
-// PostgreSQL URLs are recognised and refused as not supported yet.
+// Store names the database of a run: an SQLite file, given as a path or
+// as sqlite:PATH (sqlite:///abs/path also reads as /abs/path), or a
+// PostgreSQL database shared by many machines, as a postgres:// or
+// postgresql:// URL.
 type Store struct {
-	Driver string // "sqlite"; empty for the zero Store, which means the command's default
+	Driver string // "sqlite" or "postgres"; empty for the zero Store, which means the command's default
 	Path   string // the SQLite file
+	// URL is the PostgreSQL URL as given, password included: for
+	// connecting only. String and every message show it redacted.
+	URL string
 }
+
+// The drivers of a Store.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
 
 // ParseStore reads a store setting. The empty string is the zero Store.
 func ParseStore(s string) (Store, error) {
@@ -30,13 +41,20 @@ func ParseStore(s string) (Store, error) {
 		if path == "" {
 			return Store{}, fmt.Errorf("store %s names no file: want sqlite:PATH", excerpt(s))
 		}
-		return Store{Driver: "sqlite", Path: path}, nil
+		return Store{Driver: DriverSQLite, Path: path}, nil
 	case "postgres", "postgresql":
-		// The URL itself is not quoted: it may hold a password.
-		return Store{}, errors.New("store: a PostgreSQL store (postgres://...) is not supported yet; give an SQLite file, as a path or sqlite:PATH")
+		// The URL itself is never quoted whole: it may hold a password.
+		u, err := url.Parse(s)
+		if err != nil || !strings.HasPrefix(rest, "//") {
+			return Store{}, errors.New("store: a PostgreSQL store is a URL postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS]; this one cannot be read")
+		}
+		if u.Host == "" && u.Query().Get("host") == "" {
+			return Store{}, fmt.Errorf("store %s names no host: want postgres://USER@HOST[:PORT]/DATABASE", u.Redacted())
+		}
+		return Store{Driver: DriverPostgres, URL: s}, nil
 	}
 	if strings.HasPrefix(rest, "//") {
-		return Store{}, fmt.Errorf("store: %s:// names no kind of store emer knows; give an SQLite file, as a path or sqlite:PATH", excerpt(scheme))
+		return Store{}, fmt.Errorf("store: %s:// names no kind of store emer knows; give an SQLite file, as a path or sqlite:PATH, or postgres://...", excerpt(scheme))
 	}
 	return Store{Driver: "sqlite", Path: s}, nil // a file name with a colon in it
 }
@@ -61,10 +79,17 @@ func cutScheme(s string) (scheme, rest string, ok bool) {
 func (s Store) IsZero() bool { return s == Store{} }
 
 // String returns the store as a setting would give it: the path, or
-// sqlite:PATH when the path alone would read as something else.
+// sqlite:PATH when the path alone would read as something else, or the
+// PostgreSQL URL with its password, if any, replaced by xxxxx.
 func (s Store) String() string {
 	if s.IsZero() {
 		return ""
+	}
+	if s.Driver == DriverPostgres {
+		if u, err := url.Parse(s.URL); err == nil {
+			return u.Redacted()
+		}
+		return "postgres://..."
 	}
 	if back, err := ParseStore(s.Path); err != nil || back != s {
 		return "sqlite:" + s.Path

@@ -15,18 +15,23 @@ func TestParseStore(t *testing.T) {
 		errHas string // when it fails
 	}{
 		{in: "", want: Store{}},
-		{in: "runs/emer.db", want: Store{"sqlite", "runs/emer.db"}},
-		{in: "/var/lib/emer.db", want: Store{"sqlite", "/var/lib/emer.db"}},
-		{in: "sqlite:runs/x.db", want: Store{"sqlite", "runs/x.db"}, str: "runs/x.db"},
-		{in: "SQLite:x.db", want: Store{"sqlite", "x.db"}, str: "x.db"},
-		{in: "sqlite3:x.db", want: Store{"sqlite", "x.db"}, str: "x.db"},
-		{in: "sqlite:///tmp/x.db", want: Store{"sqlite", "/tmp/x.db"}, str: "/tmp/x.db"},
-		{in: "run:1.db", want: Store{"sqlite", "run:1.db"}},
-		{in: "sqlite:sqlite:x.db", want: Store{"sqlite", "sqlite:x.db"}},
-		{in: "a:b.db", want: Store{"sqlite", "a:b.db"}},
+		{in: "runs/emer.db", want: Store{Driver: "sqlite", Path: "runs/emer.db"}},
+		{in: "/var/lib/emer.db", want: Store{Driver: "sqlite", Path: "/var/lib/emer.db"}},
+		{in: "sqlite:runs/x.db", want: Store{Driver: "sqlite", Path: "runs/x.db"}, str: "runs/x.db"},
+		{in: "SQLite:x.db", want: Store{Driver: "sqlite", Path: "x.db"}, str: "x.db"},
+		{in: "sqlite3:x.db", want: Store{Driver: "sqlite", Path: "x.db"}, str: "x.db"},
+		{in: "sqlite:///tmp/x.db", want: Store{Driver: "sqlite", Path: "/tmp/x.db"}, str: "/tmp/x.db"},
+		{in: "run:1.db", want: Store{Driver: "sqlite", Path: "run:1.db"}},
+		{in: "sqlite:sqlite:x.db", want: Store{Driver: "sqlite", Path: "sqlite:x.db"}},
+		{in: "a:b.db", want: Store{Driver: "sqlite", Path: "a:b.db"}},
 		{in: "sqlite:", errHas: `store "sqlite:" names no file`},
-		{in: "postgres://emer:secret@db:5432/emer", errHas: "a PostgreSQL store (postgres://...) is not supported yet; give an SQLite file, as a path or sqlite:PATH"},
-		{in: "postgresql://emer:secret@db/emer", errHas: "not supported yet"},
+		{in: "postgres://emer@db:5432/emer", want: Store{Driver: "postgres", URL: "postgres://emer@db:5432/emer"}},
+		{in: "postgresql://db/emer?sslmode=disable", want: Store{Driver: "postgres", URL: "postgresql://db/emer?sslmode=disable"}},
+		{in: "postgres:///emer?host=/run/postgresql", want: Store{Driver: "postgres", URL: "postgres:///emer?host=/run/postgresql"}},
+		{in: "postgres:///emer", errHas: "store postgres:///emer names no host"},
+		{in: "postgres://emer:secret@/emer", errHas: "store postgres://emer:xxxxx@/emer names no host"},
+		{in: "postgres:emer", errHas: "a PostgreSQL store is a URL postgres://"},
+		{in: "postgres://emer:secret@db:5432/emer%zz", errHas: "this one cannot be read"},
 		{in: "mysql://emer:secret@db/emer", errHas: `store: "mysql":// names no kind of store emer knows`},
 	} {
 		t.Run(tt.in, func(t *testing.T) {
@@ -59,13 +64,31 @@ func TestParseStore(t *testing.T) {
 
 func TestStoreJSON(t *testing.T) {
 	var s Store
-	if err := s.UnmarshalJSON([]byte(`"sqlite:a.db"`)); err != nil || s != (Store{"sqlite", "a.db"}) {
+	if err := s.UnmarshalJSON([]byte(`"sqlite:a.db"`)); err != nil || s != (Store{Driver: "sqlite", Path: "a.db"}) {
 		t.Errorf("UnmarshalJSON = %+v, %v", s, err)
 	}
 	if b, err := s.MarshalJSON(); err != nil || string(b) != `"a.db"` {
 		t.Errorf("MarshalJSON = %s, %v", b, err)
 	}
-	if err := s.UnmarshalJSON([]byte(`"postgres://u:secret@h/db"`)); err == nil || strings.Contains(err.Error(), "secret") {
-		t.Errorf("UnmarshalJSON(postgres) = %v", err)
+	if err := s.UnmarshalJSON([]byte(`"postgres://u:secret@/db"`)); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("UnmarshalJSON(postgres without a host) = %v", err)
+	}
+}
+
+// TestPostgresPasswordNeverShown: the URL keeps the password for
+// connecting; String and JSON show it redacted.
+func TestPostgresPasswordNeverShown(t *testing.T) {
+	s, err := ParseStore("postgres://emer:secret@db:5432/emer?sslmode=require")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.URL != "postgres://emer:secret@db:5432/emer?sslmode=require" {
+		t.Errorf("URL = %q, want it as given", s.URL)
+	}
+	if want := "postgres://emer:xxxxx@db:5432/emer?sslmode=require"; s.String() != want {
+		t.Errorf("String() = %q, want %q", s.String(), want)
+	}
+	if b, err := s.MarshalJSON(); err != nil || strings.Contains(string(b), "secret") {
+		t.Errorf("MarshalJSON = %s, %v", b, err)
 	}
 }
