@@ -2,6 +2,7 @@ package explain
 
 import (
 	"encoding/csv"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"emer/internal/actions"
+	"emer/internal/cues"
+	"emer/internal/face"
 	"emer/internal/sharedtest"
 	"emer/internal/voice"
 )
@@ -476,4 +479,34 @@ func TestActionVocabulary(t *testing.T) {
 		check(string(r.action), r.phrase, r.attested)
 	}
 	check(peakRule, peakPhrase, peakAttested)
+}
+
+// TestExpressionClaimsNoMovement: the expression network's probabilities
+// alone say how the face looked, not which part of it moved: "he smiled,
+// the corners of his mouth turned up" needs a measured smile.
+func TestExpressionClaimsNoMovement(t *testing.T) {
+	movement := regexp.MustCompile(`smil|mouth|brow|eye|nose|lips|微笑|嘴|眉|眼|鼻`)
+	for _, expr := range face.Expressions {
+		for _, p := range []float64{0.9, 0.4} {
+			for _, lang := range []string{English, Chinese} {
+				t.Run(fmt.Sprintf("%s %.1f %s", expr, p, lang), func(t *testing.T) {
+					e := reason(t, &Local{Language: lang}, &cues.Cues{Visual: visual(seg(expr, 0, 3, p)), Audio: noAudio, Text: noText})
+					if len(e.Clues) != 1 {
+						t.Fatalf("clues %v, want the expression's", texts(e.Clues))
+					}
+					text := e.Clues[0].Text
+					if movement.MatchString(text) {
+						t.Errorf("%q claims a movement the expression network did not measure", text)
+					}
+					if model := map[string]string{English: "(expression model)", Chinese: "（表情模型）"}[lang]; !strings.HasSuffix(text, model) {
+						t.Errorf("%q does not say it is the expression model's reading", text)
+					}
+				})
+			}
+		}
+	}
+	e := reason(t, &Local{}, &cues.Cues{Visual: visual(seg("happy", 0, 3, 0.9)), Audio: noAudio, Text: noText})
+	if want := "his face looked happy (expression model)"; e.Clues[0].Text != want {
+		t.Errorf("happy face: %q, want %q", e.Clues[0].Text, want)
+	}
 }

@@ -100,11 +100,11 @@ func TestLocalFaceOnly(t *testing.T) {
 		Clip:     "clip.mp4",
 		Emotions: []Emotion{{"happy", 0.9}, {"neutral", 0.1}},
 		OVLabels: []string{"happy"},
-		Clues: []Clue{{Aspect: "visual", Text: "he smiled, the corners of his mouth turned up", Start: 0, End: 3, Evidence: map[string]any{
+		Clues: []Clue{{Aspect: "visual", Text: "his face looked happy (expression model)", Start: 0, End: 3, Evidence: map[string]any{
 			"rule": "face.happy", "strength": "strong", "threshold": 0.5, "track": 1, "expression": "happy",
 			"mean_prob": 0.9, "frames": 6, "track_mean_probs": map[string]float64{"happy": 0.9, "neutral": 0.1},
 		}}},
-		Reasoning:  "In the video, he smiled, the corners of his mouth turned up. Therefore, it is inferred that his emotional state is happy.",
+		Reasoning:  "In the video, his face looked happy (expression model). Therefore, it is inferred that his emotional state is happy.",
 		Modalities: []string{"visual"},
 		Backend:    "local",
 		Model:      RulesVersion,
@@ -137,14 +137,14 @@ func TestLocalFaceTimeline(t *testing.T) {
 		got = append(got, brief{cl.Text, cl.Start, cl.End, cl.Evidence["strength"]})
 	}
 	want := []brief{
-		{"his facial expression was calm", 0, 2, "strong"},
-		{"he smiled, the corners of his mouth turned up", 2, 5, "strong"},
-		{"he looked a little downcast", 5.5, 7, "slight"},
+		{"his facial expression was calm (expression model)", 0, 2, "strong"},
+		{"his face looked happy (expression model)", 2, 5, "strong"},
+		{"his face looked slightly sad (expression model)", 5.5, 7, "slight"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("clues (-want +got):\n%s", diff)
 	}
-	if want := "In the video, his facial expression was calm, then he smiled, the corners of his mouth turned up, then he looked a little downcast. "; !strings.HasPrefix(e.Reasoning, want) {
+	if want := "In the video, his facial expression was calm (expression model), then his face looked happy (expression model), then his face looked slightly sad (expression model). "; !strings.HasPrefix(e.Reasoning, want) {
 		t.Errorf("reasoning = %q, want it to start with %q", e.Reasoning, want)
 	}
 }
@@ -271,8 +271,8 @@ func TestLocalAllThree(t *testing.T) {
 	tests := []struct {
 		lang, reasoning string
 	}{
-		{English, "In the video, he frowned, his brows furrowed. He raised his voice, and he spoke quickly. He spoke in exclamations. Therefore, it is inferred that his emotional state is angry."},
-		{Chinese, "在视频中，他皱着眉头，眉头紧锁。他提高了音量，他语速较快。他使用了感叹句，语气强烈。因此，推测他的情绪状态是生气。"},
+		{English, "In the video, his face looked angry (expression model). He raised his voice, and he spoke quickly. He spoke in exclamations. Therefore, it is inferred that his emotional state is angry."},
+		{Chinese, "在视频中，他的面部表情显得生气（表情模型）。他提高了音量，他语速较快。他使用了感叹句，语气强烈。因此，推测他的情绪状态是生气。"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lang, func(t *testing.T) {
@@ -453,9 +453,9 @@ emotions:   happy 0.90, neutral 0.10
 labels:     happy
 modalities: visual
 clues:
-  visual  0.0-3.0 s    he smiled, the corners of his mouth turned up
+  visual  0.0-3.0 s    his face looked happy (expression model)
 reasoning:
-  In the video, he smiled, the corners of his mouth turned up. Therefore, it is inferred that his emotional state is happy.
+  In the video, his face looked happy (expression model). Therefore, it is inferred that his emotional state is happy.
 warning: audio: no voice clue: the clip has no audio stream
 warning: text: the text channel is absent: no subtitles: none given, no sidecar .srt/.vtt file and no text track in the clip
 `

@@ -97,11 +97,11 @@ type weights map[string]float64
 // faceStrong on it takes the plain phrase, below it the slight one. The
 // face channel's scores are the expression network's probabilities
 // averaged over the main track's frames, each expression read as its
-// label (fearful as worried). The phrases are what EMER's annotators write
-// for these expressions ("he smiled", "furrowed his brows", "widened his
-// eyes"); the network reads the whole face, not the brows or the mouth on
-// their own, and the evidence says so by naming the expression and its
-// probability.
+// label (fearful as worried). The network reads the whole face, not the
+// brows or the mouth on their own, so its phrases say how the face looked
+// and that the expression model says so ("his face looked happy
+// (expression model)", in the annotators' "面部表情显得…"); what moved is
+// said by the action rules of actions.go, from measured landmarks.
 const (
 	faceStrong   = 0.5
 	faceSlight   = 0.3
@@ -111,26 +111,26 @@ const (
 
 var facePhrases = map[string]struct{ strong, slight phrase }{
 	"happy": {
-		phrase{"he smiled, the corners of his mouth turned up", "他面带微笑，嘴角上扬"},
-		phrase{"a slight smile appeared at the corners of his mouth", "他嘴角微微上扬"}},
+		phrase{"his face looked happy (expression model)", "他的面部表情显得高兴（表情模型）"},
+		phrase{"his face looked slightly happy (expression model)", "他的面部表情显得有些高兴（表情模型）"}},
 	"sad": {
-		phrase{"the corners of his mouth turned down and he looked downcast", "他嘴角下垂，神情低落"},
-		phrase{"he looked a little downcast", "他神情有些低落"}},
+		phrase{"his face looked sad (expression model)", "他的面部表情显得悲伤（表情模型）"},
+		phrase{"his face looked slightly sad (expression model)", "他的面部表情显得有些悲伤（表情模型）"}},
 	"angry": {
-		phrase{"he frowned, his brows furrowed", "他皱着眉头，眉头紧锁"},
-		phrase{"he frowned slightly", "他微微皱眉"}},
+		phrase{"his face looked angry (expression model)", "他的面部表情显得生气（表情模型）"},
+		phrase{"his face looked slightly angry (expression model)", "他的面部表情显得有些生气（表情模型）"}},
 	"fearful": {
-		phrase{"his brows drew together and he looked tense", "他眉头紧锁，神情紧张"},
-		phrase{"he looked a little tense", "他神情有些紧张"}},
+		phrase{"his face looked fearful (expression model)", "他的面部表情显得害怕（表情模型）"},
+		phrase{"his face looked slightly fearful (expression model)", "他的面部表情显得有些害怕（表情模型）"}},
 	"disgusted": {
-		phrase{"he wrinkled his nose and showed distaste", "他皱起鼻子，露出嫌弃的表情"},
-		phrase{"he showed a hint of distaste", "他流露出些许嫌弃"}},
+		phrase{"his face looked disgusted (expression model)", "他的面部表情显得厌恶（表情模型）"},
+		phrase{"his face looked slightly disgusted (expression model)", "他的面部表情显得有些厌恶（表情模型）"}},
 	"surprised": {
-		phrase{"he widened his eyes and raised his eyebrows", "他瞪大眼睛，眉毛抬起"},
-		phrase{"he raised his eyebrows slightly", "他微微抬起眉毛"}},
+		phrase{"his face looked surprised (expression model)", "他的面部表情显得惊讶（表情模型）"},
+		phrase{"his face looked slightly surprised (expression model)", "他的面部表情显得有些惊讶（表情模型）"}},
 	"neutral": {
-		phrase{"his facial expression was calm", "他面部表情平静"},
-		phrase{"his facial expression was fairly calm", "他表情较为平静"}},
+		phrase{"his facial expression was calm (expression model)", "他面部表情平静（表情模型）"},
+		phrase{"his facial expression was fairly calm (expression model)", "他表情较为平静（表情模型）"}},
 }
 
 // voiceHit is where and on what a voice rule fired.
