@@ -26,9 +26,24 @@ import (
 	"emer/internal/config"
 	"emer/internal/judge"
 	"emer/internal/llm"
+	"emer/internal/pgstore"
 	"emer/internal/store"
 	"emer/internal/table"
+	"emer/internal/worker"
 )
+
+// evalDB is the store of an output folder's run: its records and meta
+// entries. It is the folder's SQLite store, or one run of a shared
+// PostgreSQL store (sharedRun).
+type evalDB interface {
+	batch.Ledger
+	Meta(ctx context.Context, key string) (string, bool, error)
+	SetMeta(ctx context.Context, key, value string) error
+	// Path names the store in messages.
+	Path() string
+}
+
+var _ evalDB = (*store.Store)(nil)
 
 func init() { register(newEvalCmd) }
 
@@ -42,7 +57,17 @@ type evalOptions struct {
 	Temperature float64
 	DryRun      bool
 	JSON        bool
-	Config      config.Config // model server, concurrency, cache: fully resolved
+	Config      config.Config // model server, concurrency, cache, store: fully resolved
+
+	// With a postgres:// store: Workers is how many workers the run
+	// starts in its own process besides waiting (0: only waits, for
+	// emer worker processes elsewhere; 1 when not set); Run names the run
+	// in the store ("": eval:ABSOLUTE-OUT); Lease is the local worker's
+	// lease (0: pgstore.DefaultLease).
+	Workers    int
+	workersSet bool
+	Run        string
+	Lease      time.Duration
 
 	Stdout, Stderr io.Writer
 	// Progress is told how the judging advances; nil: batch.NewProgress on
@@ -53,6 +78,7 @@ type evalOptions struct {
 	// the other problems of the options.
 	configErr error
 	retryBase time.Duration // delay before the first retry; 0: llm.DefaultRetryBase
+	poll      time.Duration // how often a shared run looks at its queue; 0: batch.DefaultPoll
 }
 
 func newEvalCmd(g *globalOptions) *cobra.Command {
@@ -77,11 +103,19 @@ and raw text, never as a score. When the server cannot be reached (as many
 connection failures in a row as breaker_failures, 8 or twice --concurrency,
 whichever is most), the run stops calling it, says so, and leaves the items
 it could not judge to the next run. The exit status is 1 when any result
-failed, after everything is written.`,
+failed, after everything is written.
+
+With --store postgres://USER@HOST/DB the run is shared: what is left to
+judge is queued in that database, emer worker processes on any machine
+(each with its own model server) take items from it, and this command
+judges too (--workers 0: it only waits) and writes DIR's files once every
+item has a result. Run it again to resume or collect; emer status shows
+the progress. See docs/scale-out.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config, opts.configErr = bind.Resolve(config.ProcessEnv)
 			opts.Stdout, opts.Stderr = g.stdout, g.stderr
+			opts.workersSet = cmd.Flags().Changed("workers")
 			return runEval(cmd.Context(), opts)
 		},
 	}
@@ -94,7 +128,10 @@ failed, after everything is written.`,
 	f.Float64Var(&opts.Temperature, "temperature", 0, "judge temperature; replies are cached only at 0")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print how many calls would be made and how many the cache holds; make none and write nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print summary.json to stdout")
-	bind = config.Bind(f, config.ChatKeys...)
+	f.IntVar(&opts.Workers, "workers", 1, "with a postgres:// store: judge in this process too (1) or only wait for emer worker processes (0)")
+	f.StringVar(&opts.Run, "run", "", "with a postgres:// store: the run's name there (default eval:ABSOLUTE-OUT)")
+	f.DurationVar(&opts.Lease, "lease", pgstore.DefaultLease, "with a postgres:// store: how long this process's items stay its own once it stops renewing its lease (killed)")
+	bind = config.Bind(f, append(slices.Clone(config.ChatKeys), "store")...)
 	cmd.Long += "\n\n" + bind.Help()
 	return cmd
 }
@@ -181,7 +218,13 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	cfg.BaseURL = llm.NormalizeBaseURL(cfg.BaseURL)
 	ji := judgeInfo{Model: cfg.Model, BaseURL: cfg.BaseURL, Protocol: proto.Name, PromptSHA256: proto.PromptSHA256()}
 	js := judgeSampling{Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens}
+	if cfg.Store.Driver == config.DriverPostgres {
+		return runEvalShared(ctx, opts, proto, given, gt, ji, js)
+	}
 	dbPath := filepath.Join(opts.Out, "emer.db")
+	if cfg.Store.Driver == config.DriverSQLite {
+		dbPath = cfg.Store.Path
+	}
 	cachePath := cfg.Cache
 	if cachePath == "" {
 		cachePath = dbPath
@@ -222,7 +265,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		}
 		defer cacheDB.Close()
 	}
-	plan, err := planEval(ctx, db, opts, proto, given, gt, ji, js)
+	plan, err := planEval(ctx, db, store.JudgeRun, opts, proto, given, gt, ji, js)
 	if err != nil {
 		return err
 	}
@@ -265,7 +308,7 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		Run: store.JudgeRun, Kind: store.JudgeKind, Workers: 8 * cfg.Concurrency,
 		Journal: resultsPath, Progress: prog, Describe: "judging",
 	}, plan.tasks, func(ctx context.Context, t batch.Task[evalItem]) (batch.Outcome, error) {
-		return judgeItem(ctx, j, t.Value)
+		return worker.Judge(ctx, j, t.Value.key, t.Value.gt, t.Value.pred)
 	})
 	unreachable := client.Unreachable()
 	if unreachable != nil {
@@ -278,6 +321,12 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		return err
 	}
 
+	return finishEval(ctx, opts, db, plan, proto, ji, st, client.Totals(), resultsPath)
+}
+
+// finishEval writes the summaries of a run whose judging ended, reports
+// it on stderr, and returns errPartial when any result failed.
+func finishEval(ctx context.Context, opts evalOptions, db batch.Ledger, plan *evalPlan, proto *judge.Protocol, ji judgeInfo, st batch.Stats, t llm.Totals, resultsPath string) error {
 	sum, err := summarizeEval(ctx, db, plan, proto, ji)
 	if err != nil {
 		return err
@@ -295,7 +344,6 @@ func runEval(ctx context.Context, opts evalOptions) error {
 	}
 
 	results := st.Total - st.Missing
-	t := client.Totals()
 	var parts []string
 	for _, s := range judge.Statuses {
 		parts = append(parts, fmt.Sprintf("%s %d", s, st.ByStatus[string(s)]))
@@ -311,24 +359,6 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		return fmt.Errorf("%d of %d results failed (see %s): %w", failed, st.Total, resultsPath, errPartial)
 	}
 	return nil
-}
-
-// judgeItem judges one item and returns its result as the item's
-// outcome: a call that got no reply (request_error) is of class Retry, to
-// be judged again by the next run; every other result stands.
-func judgeItem(ctx context.Context, j *judge.Judge, it evalItem) (batch.Outcome, error) {
-	start := time.Now()
-	o := j.Score(ctx, judge.Metric(it.key.Metric), it.gt, it.pred, it.key.Repeat)
-	r := store.Result{
-		Sample: it.key.Sample, System: it.key.System, Metric: it.key.Metric, Repeat: it.key.Repeat,
-		Status: string(o.Status), Score: o.Score, Raw: o.Raw,
-		Attempts: o.Attempts, LatencyMS: time.Since(start).Milliseconds(), Tokens: o.Tokens,
-	}
-	line, err := r.Line()
-	if err != nil {
-		return batch.Outcome{}, err
-	}
-	return batch.Outcome{Class: r.Class(), Status: r.Status, Payload: line}, nil
 }
 
 // checkEvalOptions validates the options and reads the inputs, reporting
@@ -349,6 +379,18 @@ func checkEvalOptions(opts evalOptions) (*judge.Protocol, []*evalSystem, *table.
 	}
 	if opts.Temperature < 0 {
 		probs = append(probs, fmt.Sprintf("--temperature %v is negative", opts.Temperature))
+	}
+	if opts.Config.Store.Driver != config.DriverPostgres {
+		if opts.workersSet || opts.Run != "" {
+			probs = append(probs, "--workers and --run are for a shared store (--store postgres://...)")
+		}
+	} else {
+		if opts.workersSet && opts.Workers != 0 && opts.Workers != 1 {
+			probs = append(probs, fmt.Sprintf("--workers %d: want 1 (judge here too) or 0 (only wait); --concurrency sets the requests in flight", opts.Workers))
+		}
+		if opts.Config.Cache != "" {
+			probs = append(probs, "--cache: a shared store keeps its own cache")
+		}
 	}
 	proto, err := judge.LookupProtocol(opts.Protocol)
 	if err != nil {
@@ -470,6 +512,7 @@ func abbreviateNames(names []string, n int) string {
 // opened read-only), and decide what is left with batch.Plan on it, so
 // that the dry run counts what the run would do.
 type evalPlan struct {
+	run      string // the run's name in the store's records
 	out      string
 	gt       inputFile
 	protocol string
@@ -494,13 +537,13 @@ type evalPlan struct {
 // be judged or already judged, for batch.Run or batch.Plan to skip the
 // stored results that judged the texts the files hold now (except calls
 // that got no reply, which are of class Retry).
-func planEval(ctx context.Context, db *store.Store, opts evalOptions, proto *judge.Protocol, given []*evalSystem, gt *table.Table, ji judgeInfo, js judgeSampling) (*evalPlan, error) {
+func planEval(ctx context.Context, db evalDB, run string, opts evalOptions, proto *judge.Protocol, given []*evalSystem, gt *table.Table, ji judgeInfo, js judgeSampling) (*evalPlan, error) {
 	gtSum, err := fileSHA256(opts.GT)
 	if err != nil {
 		return nil, err
 	}
 	p := &evalPlan{
-		out: opts.Out, gt: inputFile{Path: absPath(opts.GT), SHA256: gtSum}, protocol: proto.Name,
+		run: run, out: opts.Out, gt: inputFile{Path: absPath(opts.GT), SHA256: gtSum}, protocol: proto.Name,
 		repeats: opts.Repeats, systems: given, meta: map[string]string{},
 	}
 
@@ -572,7 +615,7 @@ func planEval(ctx context.Context, db *store.Store, opts evalOptions, proto *jud
 		}
 	}
 	if db != nil {
-		orphans, err := orphanSystems(ctx, db, p.systems)
+		orphans, err := orphanSystems(ctx, db, run, p.systems)
 		if err != nil {
 			return nil, err
 		}
@@ -595,7 +638,7 @@ func planEval(ctx context.Context, db *store.Store, opts evalOptions, proto *jud
 // checkJudgeMeta refuses a folder whose store records another judge or
 // sampling than ji and js, and adds to meta the entries to record: those
 // the store lacks, and a judge recorded with its base URL not normalised.
-func checkJudgeMeta(ctx context.Context, db *store.Store, out string, meta map[string]string, ji judgeInfo, js judgeSampling) error {
+func checkJudgeMeta(ctx context.Context, db evalDB, out string, meta map[string]string, ji judgeInfo, js judgeSampling) error {
 	for _, m := range []struct {
 		key string
 		v   any
@@ -630,13 +673,13 @@ func checkJudgeMeta(ctx context.Context, db *store.Store, out string, meta map[s
 
 // orphanSystems returns, in order, the systems that db holds results of
 // and that are not among systems.
-func orphanSystems(ctx context.Context, db *store.Store, systems []*evalSystem) ([]string, error) {
+func orphanSystems(ctx context.Context, db evalDB, run string, systems []*evalSystem) ([]string, error) {
 	known := map[string]bool{}
 	for _, s := range systems {
 		known[s.Name] = true
 	}
 	var orphans []string
-	err := db.Scan(ctx, store.JudgeRun, store.JudgeKind, func(r batch.Record) error {
+	err := db.Scan(ctx, run, store.JudgeKind, func(r batch.Record) error {
 		k, err := store.ParseResultKey(r.Key)
 		if err != nil {
 			return fmt.Errorf("%s: %w", db.Path(), err)
@@ -650,7 +693,7 @@ func orphanSystems(ctx context.Context, db *store.Store, systems []*evalSystem) 
 }
 
 // metaEntry reads a meta entry of db; a nil db holds none.
-func metaEntry(ctx context.Context, db *store.Store, key string) (string, bool, error) {
+func metaEntry(ctx context.Context, db evalDB, key string) (string, bool, error) {
 	if db == nil {
 		return "", false, nil
 	}
@@ -660,7 +703,7 @@ func metaEntry(ctx context.Context, db *store.Store, key string) (string, bool, 
 // folderSystems returns the systems judged into the folder dir and its
 // repeats per item (0 when unknown), from its store (nil: none yet), or
 // for a folder from before the store recorded them, from its run.json.
-func folderSystems(ctx context.Context, db *store.Store, dir string) (map[string]inputFile, int, error) {
+func folderSystems(ctx context.Context, db evalDB, dir string) (map[string]inputFile, int, error) {
 	systems := map[string]inputFile{}
 	v, ok, err := metaEntry(ctx, db, metaSystems)
 	if err != nil {
@@ -732,7 +775,6 @@ func fileSHA256(path string) (string, error) {
 // evalDryRun counts what a run would do. It writes nothing: the folder's
 // store and the cache are opened read-only, if they exist.
 func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, given []*evalSystem, gt *table.Table, ji judgeInfo, js judgeSampling, dbPath, cachePath string) error {
-	cfg := opts.Config
 	openIfThere := func(path string) (*store.Store, error) {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
@@ -743,21 +785,12 @@ func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, gi
 	if err != nil {
 		return err
 	}
+	var edb evalDB
+	var cache llm.CacheStore
 	if db != nil {
 		defer db.Close()
+		edb = db
 	}
-	plan, err := planEval(ctx, db, opts, proto, given, gt, ji, js)
-	if err != nil {
-		return err
-	}
-	plan.report(opts.Stderr)
-	todo := plan.tasks
-	if db != nil {
-		if todo, err = batch.Plan(ctx, db, store.JudgeRun, store.JudgeKind, plan.tasks); err != nil {
-			return err
-		}
-	}
-	var cache llm.CacheStore
 	if absPath(cachePath) == absPath(dbPath) {
 		if db != nil {
 			cache = db
@@ -770,6 +803,24 @@ func evalDryRun(ctx context.Context, opts evalOptions, proto *judge.Protocol, gi
 		if c != nil {
 			defer c.Close()
 			cache = c
+		}
+	}
+	return countDryRun(ctx, opts, edb, store.JudgeRun, cache, proto, given, gt, ji, js)
+}
+
+// countDryRun plans the run on db (nil: a folder with no store yet) and
+// counts the calls its judging would make, and those cache holds.
+func countDryRun(ctx context.Context, opts evalOptions, db evalDB, run string, cache llm.CacheStore, proto *judge.Protocol, given []*evalSystem, gt *table.Table, ji judgeInfo, js judgeSampling) error {
+	cfg := opts.Config
+	plan, err := planEval(ctx, db, run, opts, proto, given, gt, ji, js)
+	if err != nil {
+		return err
+	}
+	plan.report(opts.Stderr)
+	todo := plan.tasks
+	if db != nil {
+		if todo, err = batch.Plan(ctx, db, run, store.JudgeKind, plan.tasks); err != nil {
+			return err
 		}
 	}
 	dry := llm.NewDryRun(cfg.BaseURL, cache)
@@ -858,7 +909,7 @@ func summarizeEval(ctx context.Context, l batch.Ledger, plan *evalPlan, proto *j
 		items = append(items, cur)
 		oks = oks[:0]
 	}
-	err := batch.Each(ctx, l, store.JudgeRun, store.JudgeKind, plan.tasks, func(rec batch.Record) error {
+	err := batch.Each(ctx, l, plan.run, store.JudgeKind, plan.tasks, func(rec batch.Record) error {
 		r, err := store.ParseResult(rec)
 		if err != nil {
 			return err
@@ -942,4 +993,153 @@ func summaryMarkdown(sum evalSummary, proto *judge.Protocol) string {
 		fmt.Fprintf(&b, "| %s | `%s` | %s |\n", n, f.Path, shortSHA(f.SHA256))
 	}
 	return b.String()
+}
+
+// sharedRun is one run of a shared PostgreSQL store, as the evalDB of an
+// output folder: its meta entries are the run's own.
+type sharedRun struct {
+	*pgstore.Store
+	run string
+}
+
+func (r sharedRun) Meta(ctx context.Context, key string) (string, bool, error) {
+	return r.Store.Meta(ctx, r.run, key)
+}
+
+func (r sharedRun) SetMeta(ctx context.Context, key, value string) error {
+	return r.Store.SetMeta(ctx, r.run, key, value)
+}
+
+func (r sharedRun) Path() string { return r.Store.Name() }
+
+// evalRunName is the run's name in a shared store.
+func evalRunName(opts evalOptions) string {
+	if opts.Run != "" {
+		return opts.Run
+	}
+	return "eval:" + absPath(opts.Out)
+}
+
+// runEvalShared is runEval on a PostgreSQL store: it queues what is left
+// to judge, judges in this process too unless --workers 0, waits until
+// every item has a result, and writes the folder's files from the store.
+func runEvalShared(ctx context.Context, opts evalOptions, proto *judge.Protocol, given []*evalSystem, gt *table.Table, ji judgeInfo, js judgeSampling) error {
+	cfg := opts.Config
+	run := evalRunName(opts)
+	// The store's own complaints (the database unreachable, and back).
+	storeLog := slog.New(slog.NewTextHandler(opts.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if opts.DryRun {
+		st, err := pgstore.Open(ctx, cfg.Store.URL, pgstore.Options{ReadOnly: true, Log: storeLog})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return countDryRun(ctx, opts, sharedRun{st, run}, run, st, proto, given, gt, ji, js)
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%s cannot be created: %w", opts.Out, err)
+	}
+	lock, err := store.LockDir(opts.Out)
+	if err != nil {
+		if le, ok := errors.AsType[*store.LockedError](err); ok {
+			return evalInUseError(le)
+		}
+		return err
+	}
+	defer lock.Close()
+	st, err := pgstore.Open(ctx, cfg.Store.URL, pgstore.Options{Log: storeLog})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	db := sharedRun{st, run}
+	plan, err := planEval(ctx, db, run, opts, proto, given, gt, ji, js)
+	if err != nil {
+		return err
+	}
+	plan.report(opts.Stderr)
+	for _, k := range slices.Sorted(maps.Keys(plan.meta)) {
+		if err := db.SetMeta(ctx, k, plan.meta[k]); err != nil {
+			return err
+		}
+	}
+	if err := replaceJSONFile(filepath.Join(opts.Out, "run.json"), plan.runInfo()); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(filepath.Join(opts.Out, "calls.jsonl"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	fmt.Fprintf(opts.Stderr, "emer eval: run %s in %s\n", run, st.Name())
+
+	// The local worker, if any: its calls and what it holds go to
+	// calls.jsonl. When it cannot go on (its server is unreachable), the
+	// waiting stops too.
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	var (
+		w       *worker.Worker
+		werrc   = make(chan error, 1)
+		stopW   = func() {}
+		workers = 1
+	)
+	if opts.workersSet {
+		workers = opts.Workers
+	}
+	if workers > 0 {
+		callLog := slog.New(slog.NewJSONHandler(logFile, nil))
+		if w, err = worker.New(st, worker.Options{
+			Config: cfg, Kinds: []string{worker.KindJudge}, Lease: opts.Lease,
+			Log: callLog, CallLog: callLog, RetryBase: opts.retryBase,
+		}); err != nil {
+			return err
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		stopW = cancel
+		go func() {
+			err := w.Run(wctx)
+			if err != nil {
+				stopWaiting()
+			}
+			werrc <- err
+		}()
+	}
+	prog := opts.Progress
+	if prog == nil {
+		prog = batch.NewProgress(opts.Stderr)
+	}
+	resultsPath := filepath.Join(opts.Out, "results.jsonl")
+	encode := func(t batch.Task[evalItem]) ([]byte, error) {
+		it := t.Value
+		return json.Marshal(worker.JudgeItem{
+			Sample: it.key.Sample, System: it.key.System, Metric: it.key.Metric, Repeat: it.key.Repeat,
+			GT: it.gt, Pred: it.pred,
+			Protocol: proto.Name, PromptSHA256: proto.PromptSHA256(), Model: cfg.Model,
+			Temperature: opts.Temperature, MaxTokens: cfg.MaxTokens,
+		})
+	}
+	stats, err := batch.Distribute(waitCtx, db, st, batch.Options{
+		Run: run, Kind: store.JudgeKind, Journal: resultsPath, Progress: prog, Describe: "judging",
+	}, opts.poll, plan.tasks, encode)
+	var totals llm.Totals
+	if w != nil {
+		stopW()
+		if werr := <-werrc; werr != nil {
+			fmt.Fprintf(opts.Stderr, "emer eval: this process stopped judging: %v\n  the items left stay queued in %s for emer worker processes; run again with the same --out to collect them\n", werr, st.Name())
+			return werr
+		}
+		totals = w.Totals()
+	}
+	if errors.Is(err, batch.ErrInterrupted) {
+		return fmt.Errorf("interrupted (%w): the items left stay queued for emer worker processes; run again with the same --out to collect them", ctx.Err())
+	}
+	if err != nil {
+		return err
+	}
+	return finishEval(ctx, opts, db, plan, proto, ji, stats, totals, resultsPath)
 }

@@ -1,0 +1,81 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"emer/internal/batch"
+	"emer/internal/judge"
+	"emer/internal/store"
+)
+
+// KindJudge is the item kind of emer eval's judge items.
+const KindJudge = store.JudgeKind
+
+// JudgeItem is the payload of a queued judge item: everything a worker
+// needs to judge it besides a model server.
+type JudgeItem struct {
+	Sample string `json:"sample"`
+	System string `json:"system"`
+	Metric string `json:"metric"`
+	Repeat int    `json:"repeat"`
+	GT     string `json:"gt"`
+	Pred   string `json:"pred"`
+
+	// The judge: protocol (with the digest of its prompts, which the
+	// worker's must match), model name and sampling.
+	Protocol     string  `json:"protocol"`
+	PromptSHA256 string  `json:"prompt_sha256"`
+	Model        string  `json:"model"`
+	Temperature  float64 `json:"temperature"`
+	MaxTokens    int     `json:"max_tokens,omitempty"`
+}
+
+// Key returns the item's result key.
+func (it JudgeItem) Key() store.ResultKey {
+	return store.ResultKey{Sample: it.Sample, System: it.System, Metric: it.Metric, Repeat: it.Repeat}
+}
+
+// Judge judges one item with j and returns its result as the item's
+// outcome: a call that got no reply (request_error) is of class Retry;
+// every other result stands. emer eval on one machine and a worker make
+// their results with it alike.
+func Judge(ctx context.Context, j *judge.Judge, key store.ResultKey, gt, pred string) (batch.Outcome, error) {
+	start := time.Now()
+	o := j.Score(ctx, judge.Metric(key.Metric), gt, pred, key.Repeat)
+	r := store.Result{
+		Sample: key.Sample, System: key.System, Metric: key.Metric, Repeat: key.Repeat,
+		Status: string(o.Status), Score: o.Score, Raw: o.Raw,
+		Attempts: o.Attempts, LatencyMS: time.Since(start).Milliseconds(), Tokens: o.Tokens,
+	}
+	line, err := r.Line()
+	if err != nil {
+		return batch.Outcome{}, err
+	}
+	return batch.Outcome{Class: r.Class(), Status: r.Status, Payload: line}, nil
+}
+
+// decodeJudge reads a judge item's payload and checks it against this
+// emer's protocols.
+func decodeJudge(it batch.Item) (JudgeItem, *judge.Protocol, error) {
+	var ji JudgeItem
+	if err := json.Unmarshal(it.Payload, &ji); err != nil {
+		return ji, nil, fmt.Errorf("judge item %.60q: %w", it.Key, err)
+	}
+	if ji.Repeat < 0 || ji.Repeat >= store.MaxRepeats {
+		return ji, nil, fmt.Errorf("judge item %.60q: repeat %d out of range", it.Key, ji.Repeat)
+	}
+	if ji.Key().String() != it.Key {
+		return ji, nil, fmt.Errorf("judge item %.60q: its payload is of item %.60q", it.Key, ji.Key().String())
+	}
+	if got := store.InputSHA256(ji.GT, ji.Pred); got != it.Input {
+		return ji, nil, fmt.Errorf("judge item %.60q: its texts are not those of its input digest", it.Key)
+	}
+	p, err := judge.LookupProtocol(ji.Protocol)
+	if err != nil {
+		return ji, nil, fmt.Errorf("judge item %.60q: %w", it.Key, err)
+	}
+	return ji, p, nil
+}
