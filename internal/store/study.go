@@ -98,6 +98,12 @@ func parseTime(s string) (time.Time, error) { return time.Parse(timeLayout, s) }
 type Studies struct {
 	s *Store
 
+	// mu queues the transactions: the Store has one connection, which
+	// database/sql hands to a random waiter, so that under load a few
+	// would wait far longer than the rest; a sync.Mutex that waiters
+	// have queued on for over a millisecond is handed on in order.
+	mu sync.Mutex
+
 	once  sync.Once
 	stmts map[string]*sql.Stmt
 	err   error
@@ -175,6 +181,8 @@ func (st *Studies) run(ctx context.Context, readOnly bool, fn func(study.Tx) err
 	if err := st.prepare(ctx); err != nil {
 		return err
 	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	tx, err := st.s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return err
