@@ -12,6 +12,8 @@ go mod download
 #   espeak-ng, sox  synthesised speech and sound for tests
 #   npm             fetches the face model package (emer models install)
 #   chromium        the browser test of emer serve's rating pages (internal/web)
+#   postgresql      the shared store's tests start throwaway clusters (internal/pgstore);
+#                   Debian keeps initdb under /usr/lib/postgresql/VERSION/bin, off PATH
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 need ffmpeg ffmpeg
@@ -20,6 +22,9 @@ need espeak-ng espeak-ng
 need sox sox
 need npm npm
 need chromium chromium
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+	missing+=(postgresql)
+fi
 
 if ((${#missing[@]})); then
 	# Each package once.
