@@ -101,6 +101,11 @@ func (a *Analyzer) Faces(img *RGB) ([]Face, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.faces(img, dets)
+}
+
+// faces reads the faces of detections dets of img, in their order.
+func (a *Analyzer) faces(img *RGB, dets []Detection) ([]Face, error) {
 	faces := make([]Face, 0, len(dets))
 	for _, d := range dets {
 		f, ok, err := a.analyzeFace(img, d)

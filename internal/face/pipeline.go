@@ -22,7 +22,8 @@ const (
 	// fill the frame. On 224×224 close-ups cut from the sample photos
 	// around the 19 faces both detectors find there (the tiny box's longer
 	// side 80% of the frame), the tiny detector alone finds 8, tiny then
-	// SSD 12, and the three steps all 19.
+	// SSD 12, and the three steps all 19. On video, a Clip bounds the SSD
+	// passes per clip (see ClipPolicy).
 	DetectorAuto DetectorModel = "auto"
 )
 

@@ -27,7 +27,7 @@ type TrackPoint struct {
 // Track is one face followed across frames.
 type Track struct {
 	ID       int          `json:"id"`
-	Points   []TrackPoint `json:"-"` // in frame order
+	Points   []TrackPoint `json:"-"`        // in frame order
 	Start    float64      `json:"start_s"`  // time of the first point
 	End      float64      `json:"end_s"`    // time of the last point
 	Frames   int          `json:"frames"`   // points in the track

@@ -12,7 +12,7 @@ import (
 
 // buildClip runs ffmpeg to make a test clip in dir, skipping when ffmpeg
 // or the shared photos are absent.
-func buildClip(t *testing.T, dir, name string, args ...string) string {
+func buildClip(t testing.TB, dir, name string, args ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg is not installed (run `make setup`)")
