@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -100,6 +101,27 @@ type loadResult struct {
 	gets       []time.Duration // latency of the rating pages
 	wall       time.Duration
 	connErrors int
+	serverCPU  time.Duration // user and system time of the server while the raters ran; 0 when unknown
+}
+
+// processCPU returns the user and system time of process pid so far, its
+// children's left out, from /proc (Linux); false where it cannot be read.
+func processCPU(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	var utime, stime int64
+	if _, err := fmt.Sscan(f[11]+" "+f[12], &utime, &stime); err != nil {
+		return 0, false
+	}
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks, true
 }
 
 var (
@@ -275,7 +297,11 @@ func loadRun(t *testing.T, cfg loadConfig) loadResult {
 	for i := range want {
 		want[i] = cfg.perRater
 	}
+	cpu0, ok0 := processCPU(child.cmd.Process.Pid)
 	res := runRaters(t, child.base, links, want, child, cfg.killAfter)
+	if cpu1, ok1 := processCPU(child.cmd.Process.Pid); ok0 && ok1 && cfg.killAfter == 0 {
+		res.serverCPU = cpu1 - cpu0
+	}
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -364,6 +390,12 @@ func TestServeLoad(t *testing.T) {
 		rate := float64(len(res.acks)) / res.wall.Seconds()
 		t.Logf("%d submissions by 50 raters in %v: %.0f submissions/s; submission latency p50 %v, p99 %v, max %v; rating page p99 %v",
 			len(res.acks), res.wall.Round(time.Millisecond), rate, percentile(res.posts, 50), percentile(res.posts, 99), percentile(res.posts, 100), percentile(res.gets, 99))
+		// The server's own CPU time, which the machine's other load does
+		// not inflate much (at 10 ms a tick).
+		if res.serverCPU > 0 {
+			t.Logf("server CPU time while the raters ran: %v, %.2f ms per submission with its rating page", res.serverCPU,
+				float64(res.serverCPU.Microseconds())/1000/float64(len(res.acks)))
+		}
 	})
 	t.Run("killed mid-run", func(t *testing.T) {
 		loadRun(t, loadConfig{raters: 50, perRater: 20, killAfter: 400})
