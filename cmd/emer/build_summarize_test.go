@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,7 +29,8 @@ func summarizeTD(parts ...string) string {
 
 // summarizeModel is the fake chat model of the summarize tests. It
 // answers every step from its prompt alone: the clue summary is the first
-// clue of the first annotator, the emotion follows from the words of that
+// and the last clue of the first annotator (in Chinese the first), the
+// emotion follows from the words of that
 // clue, the labels are the emotion the description states. The fixture's
 // clips whose first clue is one of unusual ones get unusable replies:
 // a refusal, a reply cut at the token limit, an emotion with no emotion
@@ -49,7 +51,11 @@ func summarizeModel(c *llmtest.Call) llmtest.Step {
 		case strings.Contains(first, "talks for a long time"):
 			return llmtest.Step{Body: strings.Replace(llmtest.Completion("He talks for a long time and", 8), `"finish_reason":"stop"`, `"finish_reason":"length"`, 1)}
 		}
-		return llmtest.Step{Text: first + stop, Tokens: 12}
+		if stop == "。" {
+			return llmtest.Step{Text: first + stop, Tokens: 12}
+		}
+		para, _, _ := strings.Cut(rest, "\n")
+		return llmtest.Step{Text: first + ". " + para[strings.LastIndex(para, ". ")+2:], Tokens: 12}
 	case strings.HasPrefix(p, "Summarize the emotional state"), strings.HasPrefix(p, "请总结这个人"):
 		for _, k := range []struct{ word, emotion string }{
 			{"shrugs", "The person in the video."}, {"stands still", ""}, {"hums", "calm"},
@@ -116,9 +122,11 @@ func summarizeTestConfig(baseURL string) config.Config {
 	return c
 }
 
-// summarizeRequests is how many distinct prompts a run of the fixture
-// sends.
-const summarizeRequests = 30
+// summarizeRequests is how many requests a run of the fixture sends, one
+// per prompt: 25 clips of three; the clue refused (s011) or cut (s017)
+// stop at one, the empty emotion (s023) at two; the emotion without an
+// emotion word (s007) and the prose labels (s029) go the whole way.
+const summarizeRequests = 25*3 + 1 + 1 + 2 + 3 + 3
 
 var summarizeNow = func() time.Time { return time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC) }
 
@@ -179,12 +187,6 @@ func TestBuildSummarize(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	checkSummarizeOutput(t, out, summarizeTD("want"))
-	// 85 calls: 25 clips of three; the clue refused (s011) or cut (s017)
-	// stop at one, the empty emotion (s023) at two; the emotion without an
-	// emotion word (s007) and the prose labels (s029) go the whole way.
-	// Clips of one theme share their clue summary, so that the cache
-	// answers the emotion and label prompts they share: each prompt is
-	// sent once.
 	asked := got.counts()
 	if n := srv.Count(); n != summarizeRequests || len(asked) != n {
 		t.Errorf("%d requests of %d prompts, want %d", n, len(asked), summarizeRequests)
@@ -287,7 +289,7 @@ func TestBuildSummarizeKillResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs emer as a process")
 	}
-	const killAt = 15 // the request held until the kill, half way
+	const killAt = 40 // the request held until the kill, half way
 	var got answered
 	var mu sync.Mutex
 	received := 0
@@ -361,4 +363,50 @@ func TestBuildSummarizeKillResume(t *testing.T) {
 	if n := srv.Count(); n != summarizeRequests+1 {
 		t.Errorf("%d requests in all, want the %d of a run and the one in flight at the kill", n, summarizeRequests)
 	}
+}
+
+// Clips whose server fails them (after the retries) are left for the next
+// run: the exit status says some failed, the other clips are written, and
+// the next run does only those clips and writes the whole output.
+func TestBuildSummarizeNoReply(t *testing.T) {
+	var failing sync.Mutex
+	broken := true
+	srv := llmtest.NewServer(func(c *llmtest.Call) llmtest.Step {
+		failing.Lock()
+		defer failing.Unlock()
+		if broken && strings.Contains(c.Prompt(), "Clue description 1: He wipes tears") {
+			return llmtest.Step{Status: 503, Body: `{"error":{"message":"overloaded"}}`}
+		}
+		return summarizeModel(c)
+	})
+	defer srv.Close()
+	out := t.TempDir()
+	var stderr bytes.Buffer
+	opts := summarizeOpts(out, srv.BaseURL(), &stderr)
+	opts.retryBase = time.Millisecond
+	err := runBuildSummarize(context.Background(), opts)
+	if !errors.Is(err, errPartial) || !strings.Contains(err.Error(), "5 of 30 clips got no reply") {
+		t.Fatalf("err = %v, want 5 clips without a reply\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "sample_s004: no reply: clues: ") {
+		t.Errorf("stderr does not name the clip: %s", stderr.String())
+	}
+	if rows := readCSVRows(t, filepath.Join(out, summarizeDescriptions)); len(rows) != 1+20 || rows["sample_s004"] != nil {
+		t.Errorf("descriptions.csv has %d rows (want a header and 20), sample_s004 %q", len(rows), rows["sample_s004"])
+	}
+	failing.Lock()
+	broken = false
+	failing.Unlock()
+	sent := srv.Count()
+	stderr.Reset()
+	if err := runBuildSummarize(context.Background(), opts); err != nil {
+		t.Fatalf("second run: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "this run: 5 summarized, 5 drafts into review") {
+		t.Errorf("second run: %s", stderr.String())
+	}
+	if n := srv.Count() - sent; n != 5*3 {
+		t.Errorf("second run sent %d requests, want the 5 clips' 3 each", n)
+	}
+	checkSummarizeOutput(t, out, summarizeTD("want"))
 }
