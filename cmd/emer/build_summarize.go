@@ -74,7 +74,8 @@ OpenAI-compatible server:
      emotional state is {emotions}." (Chinese: "在视频中，{clues}，推测他的
      情感状态为{emotions}。")
   4. the open-vocabulary labels of the description, by AffectGPT 2025's
-     extraction prompt
+     extraction prompt (in English for both languages: the labels of
+     OV-MER and AffectGPT are English words)
 
 The prompts are the paper's, in English, or in Chinese with --lang zh
 (the default is the language of the records, which must then share one).
