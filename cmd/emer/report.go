@@ -318,13 +318,15 @@ func readReportEval(ctx context.Context, dir string, withStudy bool, warn func(s
 	return e, nil
 }
 
-// jsonPosition adds the line and column to a JSON decoding error.
+// jsonPosition adds to a JSON decoding error the line and column of the
+// last byte read: the bad character of a syntax error, the end of a value
+// of the wrong type.
 func jsonPosition(data []byte, err error) error {
 	var off int64 = -1
 	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
-		off = se.Offset
+		off = se.Offset - 1
 	} else if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		off = te.Offset
+		off = te.Offset - 1
 	}
 	if off < 0 || off > int64(len(data)) {
 		return err
@@ -558,6 +560,17 @@ func reportClips(ctx context.Context, opts reportOptions, evals []*reportEval, s
 			}
 		}
 	}
+	texts := map[string]map[string]string{} // system -> sample -> prediction
+	predictions := func(s string) map[string]string {
+		m, ok := texts[s]
+		if !ok {
+			if t := read("predictions of "+s, predPath[s]); t != nil {
+				m = t.Map(reasonsColumn(t))
+			}
+			texts[s] = m
+		}
+		return m
+	}
 	var gtText, gtSubs map[string]string
 	if gt != nil {
 		gtText = gt.Map(reasonsColumn(gt))
@@ -569,10 +582,8 @@ func reportClips(ctx context.Context, opts reportOptions, evals []*reportEval, s
 	for _, name := range names {
 		c := report.Clip{Name: name, GroundTruth: gtText[name], Subtitle: gtSubs[name], Reasonings: map[string]string{}}
 		for _, s := range slices.Sorted(maps.Keys(predPath)) {
-			if t := read("predictions of "+s, predPath[s]); t != nil {
-				if text, ok := t.Map(reasonsColumn(t))[name]; ok {
-					c.Reasonings[s] = text
-				}
+			if text, ok := predictions(s)[name]; ok {
+				c.Reasonings[s] = text
 			}
 		}
 		sc, inStudy := studyClips[name]

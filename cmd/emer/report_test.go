@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,7 +19,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"emer/internal/agreement"
-	"emer/internal/browsertest"
 	"emer/internal/judge"
 	"emer/internal/llm/llmtest"
 	"emer/internal/store"
@@ -277,6 +277,31 @@ func expectedCorrelation(t *testing.T, model string, systems []string, emotion b
 	return fmt.Sprintf("Spearman ρ = %.3f, Kendall τ-b = %.3f over %d clip × system pairs", rho.Coef, tau.Coef, len(xs))
 }
 
+// reportBrowser starts Debian's Chromium headless, with a fresh profile
+// and no network of its own, and returns a context of its first tab; the
+// test skips when there is none.
+func reportBrowser(t *testing.T) context.Context {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("no chromium on PATH (make setup installs Debian's chromium)")
+	}
+	// A bound on the whole test, not an assertion: a browser that hangs
+	// fails the test instead of the package's timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000))
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	if err := chromedp.Do(bctx); err != nil {
+		t.Skipf("chromium (%s) could not be started: %v", bin, err)
+	}
+	return bctx
+}
+
 // reportArtifact returns where a test writes a file for people to look
 // at: under $EMER_ARTIFACTS, or the temporary folder.
 func reportArtifact(t *testing.T, name string) string {
@@ -300,7 +325,7 @@ func TestReportBrowser(t *testing.T) {
 	if code := execute(context.Background(), f.args(out), &stdout, &stderr); code != 0 {
 		t.Fatalf("emer report: exit %d: %s", code, stderr.String())
 	}
-	ctx := browsertest.Chromium(t, 1280, 1000)
+	ctx := reportBrowser(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+out), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
 		t.Fatal(err)
 	}
@@ -547,5 +572,191 @@ func TestReportDeterministic(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte("Generated 2026-04-01T12:30:00Z")) {
 		t.Error("--timestamp: the report does not hold the time of writing")
+	}
+}
+
+// writeEvalFolder writes what emer eval leaves in dir for the summary
+// alone (no store): summary.json and run.json, with the ground truth and
+// the predictions of systems in files beside it.
+func writeEvalFolder(t *testing.T, dir, protocol string, systems ...string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"c1", "c2"}
+	gt := filepath.Join(dir, "gt.csv")
+	writeReasonsCSV(t, gt, "reasons", names, []string{"He frowns.", "He smiles."})
+	sum := evalSummary{Systems: map[string]map[judge.Metric]judge.MetricSummary{}, Judge: judgeInfo{Model: "m", Protocol: protocol}}
+	info := evalRunInfo{GT: gt, Systems: map[string]string{}, Protocol: protocol, Repeats: 1}
+	for i, s := range systems {
+		m := float64(i + 3)
+		sum.Systems[s] = map[judge.Metric]judge.MetricSummary{judge.MetricClue: {Mean: &m, NScored: 2}, judge.MetricEmotion: {Mean: &m, NScored: 2}}
+		info.Systems[s] = filepath.Join(dir, s+".csv")
+		writeReasonsCSV(t, info.Systems[s], "reasons", names, []string{s + " on c1", s + " on c2"})
+	}
+	for name, v := range map[string]any{"summary.json": sum, "run.json": info} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// writeStudies makes a store holding a study of c1 and c2 per name.
+func writeStudies(t *testing.T, path string, names ...string) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	studies := store.NewStudies(s)
+	defer studies.Close()
+	svc := study.NewService(studies, 0, nil)
+	for _, n := range names {
+		d := study.Draft{Name: n, Target: 1, Seed: 1}
+		for _, c := range []string{"c1", "c2"} {
+			d.Clips = append(d.Clips, study.DraftClip{Name: c, Candidates: []study.DraftCandidate{
+				{Source: study.GroundTruth, Text: "truth of " + c}, {Source: "x", Text: "x on " + c}}})
+		}
+		if _, err := svc.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestReportBadInputs runs emer report on inputs it must refuse, each
+// error naming what is wrong and where.
+func TestReportBadInputs(t *testing.T) {
+	clearConfigEnv(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	writeEvalFolder(t, good, "release", "x", "y")
+	unknownProto := filepath.Join(dir, "unknown-protocol")
+	writeEvalFolder(t, unknownProto, "mystery", "x")
+	broken := filepath.Join(dir, "broken")
+	writeEvalFolder(t, broken, "release", "x")
+	if err := os.WriteFile(filepath.Join(broken, "summary.json"), []byte("{\n  \"systems\": {\n    \"x\": 7\n  }\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	none, one, two := filepath.Join(dir, "none.db"), filepath.Join(dir, "one.db"), filepath.Join(dir, "two.db")
+	writeStudies(t, none)
+	writeStudies(t, one, "pilot")
+	writeStudies(t, two, "pilot", "main")
+	bad := func(name string) string { return filepath.Join("testdata", "report", name) }
+	out := filepath.Join(dir, "report.html")
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no eval", []string{"--out", out}, 2, "at least one --eval DIR is required"},
+		{"no out", []string{"--eval", good}, 2, "--out is required"},
+		{"eval twice", []string{"--eval", good, "--eval", good + "/", "--out", out}, 2, "--eval " + good + "/ is given twice"},
+		{"frames", []string{"--eval", good, "--frames", "17", "--out", out}, 2, "--frames 17: want 0 to 16"},
+		{"study without db", []string{"--eval", good, "--study", "pilot", "--out", out}, 2, "--study needs --db"},
+		{"eval missing", []string{"--eval", filepath.Join(dir, "gone"), "--out", out}, 1, "--eval " + filepath.Join(dir, "gone") + ": stat"},
+		{"eval unfinished", []string{"--eval", empty, "--out", out}, 1, empty + " is not a finished emer eval output folder: it has no summary.json"},
+		{"summary malformed", []string{"--eval", broken, "--out", out}, 1, filepath.Join(broken, "summary.json") + ": line 3, column 10: json: cannot unmarshal number"},
+		{"protocol unknown", []string{"--eval", unknownProto, "--out", out}, 1, `unknown protocol "mystery"`},
+		{"check totals", []string{"--eval", good, "--check", "x=" + bad("totals.bad.json"), "--out", out}, 1,
+			bad("totals.bad.json") + ":\n  the totals (2 claims: 2 supported, 0 contradicted, 0 unverifiable) are not those of its clips (1: 1, 0, 0)"},
+		{"check verdict", []string{"--eval", good, "--check", "x=" + bad("verdict.bad.json"), "--out", out}, 1,
+			`clip 1 ("c1"), claim 1: verdict "maybe" is none of supported, contradicted, unverifiable`},
+		{"check syntax", []string{"--eval", good, "--check", bad("syntax.bad.json"), "--out", out}, 1, bad("syntax.bad.json") + ": line 3, column 16: invalid character"},
+		{"check type", []string{"--eval", good, "--check", bad("type.bad.json"), "--out", out}, 1, bad("type.bad.json") + ": line 2, column 26: json: cannot unmarshal string"},
+		{"check no totals", []string{"--eval", good, "--check", bad("nototals.bad.json"), "--out", out}, 1, `no "totals": is it the output of emer build check --json?`},
+		{"check rate", []string{"--eval", good, "--check", bad("rate.bad.json"), "--out", out}, 1, "grounded_rate 1.5 is not between 0 and 1"},
+		{"check clip twice", []string{"--eval", good, "--check", bad("twice.bad.json"), "--out", out}, 1, `clip 2: "c1" is there twice`},
+		{"check missing", []string{"--eval", good, "--check", "x=" + filepath.Join(dir, "gone.json"), "--out", out}, 1, "--check: open " + filepath.Join(dir, "gone.json")},
+		{"check twice", []string{"--eval", good, "--check", bad("x.json"), "--check", "x=" + bad("x.json"), "--out", out}, 1,
+			"two grounding checks of system x (" + bad("x.json") + " and " + bad("x.json") + ")"},
+		{"check name", []string{"--eval", good, "--check", "=" + bad("x.json"), "--out", out}, 2, `--check "=` + bad("x.json") + `": want NAME=FILE or FILE`},
+		{"db missing", []string{"--eval", good, "--db", filepath.Join(dir, "gone.db"), "--out", out}, 1, "--db: stat " + filepath.Join(dir, "gone.db")},
+		{"no study", []string{"--eval", good, "--db", none, "--out", out}, 1, none + " holds no rating study"},
+		{"two studies", []string{"--eval", good, "--db", two, "--out", out}, 1, two + ` holds 2 rating studies (1 "pilot", 2 "main"): pick one with --study ID or NAME`},
+		{"study unknown", []string{"--eval", good, "--db", one, "--study", "main", "--out", out}, 1, one + ` holds no study "main" (it holds 1 "pilot")`},
+		{"clip unknown", []string{"--eval", good, "--clip", "c9", "--clip", "c1", "--out", out}, 2, "--clip: c9: no such sample in the ground truth of " + good},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := execute(context.Background(), append([]string{"report"}, tc.args...), &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, want %d; stderr:\n%s\nwant it to hold %q", code, tc.code, stderr.String(), tc.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("%s was written", out)
+				os.Remove(out)
+			}
+		})
+	}
+}
+
+// TestReportStudyChoice picks a study by name and by ID, and reports a
+// folder judged on no clip of the study.
+func TestReportStudyChoice(t *testing.T) {
+	clearConfigEnv(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	writeEvalFolder(t, good, "release", "x")
+	two := filepath.Join(dir, "two.db")
+	writeStudies(t, two, "pilot", "main")
+	for _, which := range []string{"main", "2"} {
+		t.Run(which, func(t *testing.T) {
+			out := filepath.Join(dir, "report-"+which+".html")
+			var stdout, stderr bytes.Buffer
+			code := execute(context.Background(), []string{"report", "--eval", good, "--db", two, "--study", which, "--clips", "0", "--out", out}, &stdout, &stderr)
+			// Without a store the folder's samples cannot meet the raters.
+			want := good + ": stat " + filepath.Join(good, "emer.db")
+			if code != 1 || !strings.Contains(stderr.String(), want) {
+				t.Fatalf("exit %d; stderr:\n%s\nwant it to hold %q", code, stderr.String(), want)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(b, []byte("Rating study <strong>main</strong>")) {
+				t.Error("the report is not of study main")
+			}
+		})
+	}
+}
+
+// TestReportMissingMedia writes the report when a clip's media cannot be
+// found, says so in it and on stderr, and exits 1.
+func TestReportMissingMedia(t *testing.T) {
+	clearConfigEnv(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	writeEvalFolder(t, good, "release", "x", "y")
+	mediaDir := filepath.Join(dir, "media")
+	if err := os.Mkdir(mediaDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "report.html")
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), []string{"report", "--eval", good, "--media", mediaDir, "--clips", "1", "--out", out}, &stdout, &stderr)
+	want := `clip c1: no media file for "c1" in ` + mediaDir
+	if code != 1 || !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), "1 parts of the report are missing") {
+		t.Fatalf("exit %d; stderr:\n%s\nwant it to hold %q", code, stderr.String(), want)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`<section id="notes">`, "no media file for &#34;c1&#34;", `data-clip="c1"`, "x on c1", "y on c1", "He frowns."} {
+		if !bytes.Contains(b, []byte(s)) {
+			t.Errorf("the report lacks %q", s)
+		}
 	}
 }
