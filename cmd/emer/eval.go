@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -1125,7 +1126,7 @@ func runEvalShared(ctx context.Context, opts evalOptions, proto *judge.Protocol,
 	}
 	stats, err := batch.Distribute(waitCtx, db, st, batch.Options{
 		Run: run, Kind: store.JudgeKind, Journal: resultsPath, Progress: prog, Describe: "judging",
-	}, opts.poll, plan.tasks, encode)
+	}, opts.poll, queueOrder(plan.tasks), encode)
 	var totals llm.Totals
 	if w != nil {
 		stopW()
@@ -1142,4 +1143,32 @@ func runEvalShared(ctx context.Context, opts evalOptions, proto *judge.Protocol,
 		return err
 	}
 	return finishEval(ctx, opts, db, plan, proto, ji, stats, totals, resultsPath)
+}
+
+// queueOrder returns tasks in the order a shared run queues them: by
+// sample, then metric and repeat, then system, so that the items sharing
+// the judge's summaries of a sample's ground truth (one per system) are
+// next to each other in the queue and are mostly taken by one worker,
+// whose cache then makes their shared calls once.
+func queueOrder(tasks []batch.Task[evalItem]) []batch.Task[evalItem] {
+	sample := map[string]int{}
+	system := map[string]int{}
+	for _, t := range tasks {
+		if _, ok := sample[t.Value.key.Sample]; !ok {
+			sample[t.Value.key.Sample] = len(sample)
+		}
+		if _, ok := system[t.Value.key.System]; !ok {
+			system[t.Value.key.System] = len(system)
+		}
+	}
+	out := slices.Clone(tasks)
+	slices.SortStableFunc(out, func(a, b batch.Task[evalItem]) int {
+		ka, kb := a.Value.key, b.Value.key
+		return cmp.Or(
+			cmp.Compare(sample[ka.Sample], sample[kb.Sample]),
+			strings.Compare(ka.Metric, kb.Metric),
+			cmp.Compare(ka.Repeat, kb.Repeat),
+			cmp.Compare(system[ka.System], system[kb.System]))
+	})
+	return out
 }

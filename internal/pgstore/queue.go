@@ -223,6 +223,10 @@ func (s *Store) Serve(ctx context.Context, opts ServeOptions) error {
 	if err := w.register(ctx, kinds); err != nil {
 		return err
 	}
+	// Items of workers lost while none was running are taken up at once.
+	if n, err := s.ReleaseExpired(ctx); err == nil && n > 0 {
+		w.log.Info("released the items of workers whose lease ran out", "items", n)
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(w.work))
 	client, err := river.NewClient(riverpgxv5.New(s.pool), &river.Config{
@@ -231,7 +235,11 @@ func (s *Store) Serve(ctx context.Context, opts ServeOptions) error {
 		// each call. The lease (below) takes up the items of a worker
 		// that died; River's own rescue is a backstop for the rest.
 		JobTimeout: -1, RescueStuckJobsAfter: 24 * time.Hour,
-		FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 500 * time.Millisecond,
+		// Items are fetched a few at a time (River's cooldown of 100 ms),
+		// in the order they were queued: the items of one sample, which
+		// share the judge's summaries of its ground truth, mostly go to
+		// one worker and share its cache's calls in flight.
+		FetchPollInterval: 500 * time.Millisecond,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -435,8 +443,12 @@ func (w *worker) work(ctx context.Context, job *river.Job[itemArgs]) error {
 	}
 
 	o, err := w.opts.Work(ctx, a.Run, a.Of, batch.Item{Key: a.Key, Input: a.Input, Payload: a.Payload})
-	if ctx.Err() != nil {
-		// Stopping: the item is released, to be done by another.
+	if o.Class == "" {
+		o.Class = batch.Final
+	}
+	if ctx.Err() != nil && (err != nil || o.Class != batch.Final) {
+		// Stopping, and the item not done: it is released, to be done by
+		// another worker. An outcome that stands is kept (below).
 		return river.JobSnooze(0)
 	}
 	if err != nil {
@@ -452,9 +464,6 @@ func (w *worker) work(ctx context.Context, job *river.Job[itemArgs]) error {
 		w.mu.Unlock()
 		w.stop()
 		return river.JobSnooze(0)
-	}
-	if o.Class == "" {
-		o.Class = batch.Final
 	}
 	r := batch.Record{Run: a.Run, Kind: a.Of, Key: a.Key, Input: a.Input, Class: o.Class, Status: o.Status, Payload: o.Payload}
 	// A finished outcome is kept even while the worker is being stopped.
