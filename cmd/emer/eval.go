@@ -1146,29 +1146,34 @@ func runEvalShared(ctx context.Context, opts evalOptions, proto *judge.Protocol,
 }
 
 // queueOrder returns tasks in the order a shared run queues them: by
-// sample, then metric and repeat, then system, so that the items sharing
-// the judge's summaries of a sample's ground truth (one per system) are
-// next to each other in the queue and are mostly taken by one worker,
-// whose cache then makes their shared calls once.
+// metric and repeat, then system, then sample. The items that share the
+// judge's summary of a sample's ground truth (one per system) are then a
+// whole pass over the samples apart: the second finds the summary in the
+// store's cache, where items of one sample queued side by side would be
+// taken by different workers at once and each make the call.
 func queueOrder(tasks []batch.Task[evalItem]) []batch.Task[evalItem] {
 	sample := map[string]int{}
 	system := map[string]int{}
+	metric := map[string]int{}
 	for _, t := range tasks {
-		if _, ok := sample[t.Value.key.Sample]; !ok {
-			sample[t.Value.key.Sample] = len(sample)
-		}
-		if _, ok := system[t.Value.key.System]; !ok {
-			system[t.Value.key.System] = len(system)
+		k := t.Value.key
+		for _, m := range []struct {
+			index map[string]int
+			name  string
+		}{{sample, k.Sample}, {system, k.System}, {metric, k.Metric}} {
+			if _, ok := m.index[m.name]; !ok {
+				m.index[m.name] = len(m.index)
+			}
 		}
 	}
 	out := slices.Clone(tasks)
 	slices.SortStableFunc(out, func(a, b batch.Task[evalItem]) int {
 		ka, kb := a.Value.key, b.Value.key
 		return cmp.Or(
-			cmp.Compare(sample[ka.Sample], sample[kb.Sample]),
-			strings.Compare(ka.Metric, kb.Metric),
+			cmp.Compare(metric[ka.Metric], metric[kb.Metric]),
 			cmp.Compare(ka.Repeat, kb.Repeat),
-			cmp.Compare(system[ka.System], system[kb.System]))
+			cmp.Compare(system[ka.System], system[kb.System]),
+			cmp.Compare(sample[ka.Sample], sample[kb.Sample]))
 	})
 	return out
 }
