@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -492,5 +493,55 @@ func BenchmarkEvalSharedScaling(b *testing.B) {
 			b.ReportMetric(wall.Seconds(), fmt.Sprintf("wall-s-%dw", n))
 		}
 		b.ReportMetric(walls[1].Seconds()/walls[0].Seconds(), "ratio-3w/1w")
+	}
+}
+
+// TestWorkerAndStatusUsage: the mistakes in calling emer worker and emer
+// status are usage errors that name every problem, and never show a
+// store's password.
+func TestWorkerAndStatusUsage(t *testing.T) {
+	pg := config.Store{Driver: config.DriverPostgres, URL: "postgres://emer:secret@127.0.0.1:1/emer"}
+	sqlite := config.Store{Driver: config.DriverSQLite, Path: "x.db"}
+	for _, tt := range []struct {
+		name string
+		run  func() error
+		want []string
+	}{
+		{"worker without a store", func() error {
+			return runWorker(context.Background(), workerOptions{Kinds: worker.Kinds, Lease: time.Minute, Stderr: io.Discard})
+		}, []string{"--store postgres://USER@HOST/DB is required"}},
+		{"worker on SQLite, bad kind, lease and grace", func() error {
+			return runWorker(context.Background(), workerOptions{Config: config.Config{Store: sqlite}, Kinds: []string{"judge", "paint"},
+				Lease: time.Millisecond, Grace: 5 * time.Second, Stderr: io.Discard})
+		}, []string{"--store postgres://USER@HOST/DB is required", `--kinds: "paint" is not a kind of item (judge)`,
+			"--lease 1ms: want 1s or more", "--grace 5s: want 0 up to less than 2s"}},
+		{"status without a store", func() error {
+			return runStatus(context.Background(), statusOptions{Stdout: io.Discard})
+		}, []string{"--store postgres://USER@HOST/DB is required"}},
+		{"eval --workers on SQLite", func() error {
+			return runEval(context.Background(), evalOptions{GT: "gt.csv", Preds: []string{"a=a.csv"}, Protocol: "paper", Out: t.TempDir(), Repeats: 1,
+				Config: judgeTestConfig("http://127.0.0.1:1/v1"), Workers: 0, workersSet: true, Stdout: io.Discard, Stderr: io.Discard})
+		}, []string{"--workers and --run are for a shared store (--store postgres://...)"}},
+		{"eval --workers 3 and a cache on PostgreSQL", func() error {
+			cfg := judgeTestConfig("http://127.0.0.1:1/v1")
+			cfg.Store, cfg.Cache = pg, "cache.db"
+			return runEval(context.Background(), evalOptions{GT: "gt.csv", Preds: []string{"a=a.csv"}, Protocol: "paper", Out: t.TempDir(), Repeats: 1,
+				Config: cfg, Workers: 3, workersSet: true, Stdout: io.Discard, Stderr: io.Discard})
+		}, []string{"--workers 3: want 1 (judge here too) or 0 (only wait)", "--cache: a shared store keeps its own cache"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.run()
+			if err == nil || !errors.Is(err, errUsage) {
+				t.Fatalf("err = %v, want a usage error", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error shows the password: %v", err)
+			}
+		})
 	}
 }
