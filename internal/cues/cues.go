@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 
 	"emer/internal/media"
 	"emer/internal/textcue"
@@ -22,7 +21,8 @@ const DefaultFPS = 2.0
 // rate of the fastest common video. More would only repeat frames.
 const MaxFPS = 60.0
 
-// Options choose what Analyze reads.
+// Options choose what Analyze reads: a clip's ClipOptions and the Config
+// of the Extractor it makes.
 type Options struct {
 	// Subtitle is the subtitle text itself; it takes precedence over
 	// SubtitleFile and over subtitles found with the clip.
@@ -74,84 +74,19 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Analyze measures the cues of clip. It fails only when the clip cannot be
-// read as media at all (or ffmpeg is missing, or a given subtitle file
-// cannot be read); a missing part is reported in its place.
+// Analyze measures the cues of one clip with an Extractor of its own,
+// which loads the face networks for this clip alone and may use every core
+// (runtime.GOMAXPROCS); it fails as (*Extractor).Analyze does, or on
+// options Validate refuses. To analyse many clips, share one Extractor.
 func Analyze(ctx context.Context, clip string, opts Options) (*Cues, error) {
-	if err := opts.Validate(); err != nil {
-		return nil, err
-	}
-	if opts.FPS == 0 {
-		opts.FPS = DefaultFPS
-	}
-	info, err := media.Probe(ctx, clip)
+	e, err := NewExtractor(Config{FPS: opts.FPS, ModelsDir: opts.ModelsDir})
 	if err != nil {
 		return nil, err
 	}
-	c := &Cues{Clip: clip, Duration: info.Duration, Warnings: []string{}}
-
-	// A bad --subtitle-file is the caller's error, found before any
-	// decoding starts; an embedded track is read while the video and the
-	// audio are decoded.
-	subs, subErr := givenSubtitles(opts)
-	if subErr != nil {
-		return nil, subErr
-	}
-	var wg sync.WaitGroup
-	if subs == nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			subs, subErr = info.FindSubtitles(ctx)
-		}()
-	}
-	var vis Visual
-	var visWarn []string
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		vis, visWarn = analyzeVisual(ctx, info, opts)
-	}()
-	var aud Audio
-	var audWarn []string
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		aud, audWarn = analyzeAudio(ctx, info)
-	}()
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if subErr != nil && !errors.Is(subErr, media.ErrNoStream) {
-		return nil, subErr
-	}
-	c.Text = analyzeText(subs, subErr)
-	c.Visual, c.Audio = vis, aud
-	c.Warnings = append(c.Warnings, visWarn...)
-	c.Warnings = append(c.Warnings, audWarn...)
-	if !c.Text.Present {
-		c.Warnings = append(c.Warnings, "text: "+c.Text.Reason)
-	}
-	return c, nil
+	return e.Analyze(ctx, clip, ClipOptions{Subtitle: opts.Subtitle, SubtitleFile: opts.SubtitleFile})
 }
 
-// givenSubtitles returns the subtitles given in opts, or nil when none are.
-func givenSubtitles(opts Options) (*media.Subtitles, error) {
-	switch {
-	case strings.TrimSpace(opts.Subtitle) != "":
-		return media.TextSubtitles(opts.Subtitle), nil
-	case opts.SubtitleFile != "":
-		s, err := media.ReadSubtitleFile(opts.SubtitleFile)
-		if err != nil {
-			return nil, fmt.Errorf("subtitle file: %w", err)
-		}
-		return s, nil
-	}
-	return nil, nil
-}
-
-func analyzeText(subs *media.Subtitles, err error) Text {
+func analyzeText(lex *textcue.Lexicon, subs *media.Subtitles, err error) Text {
 	if err != nil {
 		return Text{Reason: "no subtitles: none given, no sidecar .srt/.vtt file and no text track in the clip"}
 	}
@@ -164,15 +99,21 @@ func analyzeText(subs *media.Subtitles, err error) Text {
 	for i, c := range subs.Cues {
 		segs[i] = textcue.Segment{Text: c.Text}
 	}
-	r := textcue.DefaultLexicon().Analyze(segs...)
+	r := lex.Analyze(segs...)
 	t.Present, t.Result = true, &r
 	return t
 }
 
-func analyzeAudio(ctx context.Context, info *media.Info) (Audio, []string) {
+// analyzeAudio decodes and measures the voice on one token of the CPU
+// budget.
+func (e *Extractor) analyzeAudio(ctx context.Context, info *media.Info) (Audio, []string) {
 	if !info.HasAudio {
 		return Audio{Reason: "the clip has no audio stream"}, []string{"audio: the clip has no audio stream"}
 	}
+	if err := e.tokens.Acquire(ctx, 1); err != nil {
+		return Audio{Reason: err.Error()}, nil // ctx ended: Analyze fails
+	}
+	defer e.tokens.Release(1)
 	pcm, err := info.DecodeAudio(ctx)
 	var warn []string
 	switch {

@@ -4,4 +4,9 @@
 // say (package textcue). A part that is missing (no video, no audio, no
 // face, no subtitles, no model files) is reported with its reason and a
 // warning instead of failing the clip.
+//
+// An Extractor is built once per process: it holds the face networks and
+// the lexicon and shares one CPU budget among the clips that goroutines
+// analyse through it at once (see Extractor for the policy). Analyze is a
+// one-clip shorthand with an Extractor of its own.
 package cues

@@ -2,15 +2,12 @@ package cues
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"sync"
 
 	"emer/internal/face"
 	"emer/internal/media"
-	"emer/internal/models"
 )
 
 // Visual is the face part: faces and expressions in the frames analysed,
@@ -33,7 +30,9 @@ type Visual struct {
 
 // Face is one face in one frame.
 type Face struct {
-	T           float64            `json:"t"`
+	T float64 `json:"t"`
+	// Frame is the index of its frame among the frames analysed, from 0.
+	Frame       int                `json:"frame"`
 	Box         [4]float64         `json:"box"` // x, y, w, h in pixels
 	Score       float64            `json:"score"`
 	Expressions map[string]float64 `json:"expressions"`
@@ -45,8 +44,11 @@ type Face struct {
 // and memory (a 7680×4320 frame is 100 MB of RGB).
 const maxSide = 1280
 
-func analyzeVisual(ctx context.Context, info *media.Info, opts Options) (Visual, []string) {
-	v := Visual{FPS: opts.FPS, Faces: []Face{}, Tracks: []face.Track{}, Summary: []face.Segment{}}
+// analyzeVisual decodes the frames of the clip and finds their faces, on
+// the tokens of the CPU budget as Extractor describes.
+func (e *Extractor) analyzeVisual(ctx context.Context, info *media.Info) (Visual, []string) {
+	fps := e.cfg.FPS
+	v := Visual{FPS: fps, Faces: []Face{}, Tracks: []face.Track{}, Summary: []face.Segment{}}
 	absent := func(reason string) (Visual, []string) {
 		v.Reason = reason
 		return v, []string{"visual: " + reason}
@@ -55,95 +57,102 @@ func analyzeVisual(ctx context.Context, info *media.Info, opts Options) (Visual,
 		return absent("the clip has no video stream")
 	}
 	v.Width, v.Height = info.Width, info.Height
-	dir := opts.ModelsDir
-	if dir == "" {
-		d, err := models.Dir()
-		if err != nil {
-			return absent("no face model directory: " + err.Error())
-		}
-		dir = d
-	}
-	an, err := face.Load(dir, face.Options{})
+	an, err := e.faces()
 	if err != nil {
-		switch {
-		case errors.Is(err, models.ErrNotInstalled):
-			return absent("face models are not installed: run `emer models install`")
-		case errors.Is(err, models.ErrCorrupt):
-			return absent(err.Error())
-		}
-		return absent("face models could not be loaded: " + err.Error())
+		return absent(err.Error())
 	}
 
-	// Decoding and face analysis overlap: ffmpeg decodes while workers,
-	// one per core, analyse the frames already delivered. ffmpeg gets half
-	// the cores: the analysis costs more than the decoding, and more
-	// decoding threads would only compete with it. Frames larger than
-	// maxSide are scaled down by ffmpeg; boxes are scaled back.
-	workers := max(1, runtime.GOMAXPROCS(0))
-	frames := make(chan media.Frame, 1)
+	// Decoding and face analysis overlap: ffmpeg decodes while the frames
+	// already delivered are analysed, each on a token of the clip's
+	// decoding (lent) or, when all of those are busy, on a token free in
+	// the budget at the time. Frames larger than maxSide are scaled down
+	// by ffmpeg; boxes are scaled back.
+	threads := e.decodeThreads()
+	if err := e.tokens.Acquire(ctx, int64(threads)); err != nil {
+		return absent(err.Error()) // ctx ended: Analyze fails
+	}
+	defer e.tokens.Release(int64(threads))
+	lent := make(chan struct{}, threads)
+	slot := func() (release func(), err error) {
+		fromLent := func() { <-lent }
+		fromBudget := func() { e.tokens.Release(1) }
+		select {
+		case lent <- struct{}{}:
+			return fromLent, nil
+		default:
+		}
+		if e.tokens.TryAcquire(1) {
+			return fromBudget, nil
+		}
+		// Whichever frees first: one of the clip's own tokens, or one of
+		// the budget's.
+		wait, stop := context.WithCancel(ctx)
+		defer stop()
+		got := make(chan error, 1)
+		go func() { got <- e.tokens.Acquire(wait, 1) }()
+		select {
+		case lent <- struct{}{}:
+			stop()
+			if err := <-got; err == nil {
+				e.tokens.Release(1)
+			}
+			return fromLent, nil
+		case err := <-got:
+			if err != nil {
+				return nil, err
+			}
+			return fromBudget, nil
+		}
+	}
 	type result struct {
 		ff  face.FrameFaces
 		idx int
 		err error
 	}
-	results := make(chan result, workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for f := range frames {
-				faces, err := an.Faces(&face.RGB{W: f.Width, H: f.Height, Pix: f.Pix})
-				if err != nil {
-					err = fmt.Errorf("frame at %.2f s: %w", f.Time, err)
-				}
-				if f.Width > 0 && v.Width > 0 && f.Width != v.Width {
-					sx, sy := float64(v.Width)/float64(f.Width), float64(v.Height)/float64(f.Height)
-					for i := range faces {
-						b := &faces[i].Box
-						b.X, b.Y, b.W, b.H = b.X*sx, b.Y*sy, b.W*sx, b.H*sy
-					}
-				}
-				results <- result{face.FrameFaces{T: f.Time, Faces: faces}, f.Index, err}
+	var (
+		mu  sync.Mutex
+		all []result
+		wg  sync.WaitGroup
+	)
+	decErr := e.decode(ctx, info, media.FrameOptions{Rate: fps, MaxSide: maxSide, Threads: threads}, func(f media.Frame) error {
+		release, err := slot()
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			defer release()
+			faces, err := an.Faces(&face.RGB{W: f.Width, H: f.Height, Pix: f.Pix})
+			if err != nil {
+				err = fmt.Errorf("frame at %.2f s: %w", f.Time, err)
 			}
-		}()
-	}
-	collected := make(chan []result, 1)
-	go func() {
-		var all []result
-		for r := range results {
-			all = append(all, r)
-		}
-		collected <- all
-	}()
-	decErr := info.DecodeFrames(ctx, media.FrameOptions{Rate: opts.FPS, MaxSide: maxSide, Threads: max(1, workers/2)}, func(f media.Frame) error {
-		select {
-		case frames <- f:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+			if f.Width > 0 && v.Width > 0 && f.Width != v.Width {
+				sx, sy := float64(v.Width)/float64(f.Width), float64(v.Height)/float64(f.Height)
+				for i := range faces {
+					b := &faces[i].Box
+					b.X, b.Y, b.W, b.H = b.X*sx, b.Y*sy, b.W*sx, b.H*sy
+				}
+			}
+			mu.Lock()
+			all = append(all, result{face.FrameFaces{T: f.Time, Faces: faces}, f.Index, err})
+			mu.Unlock()
+		})
+		return nil
 	})
-	close(frames)
 	wg.Wait()
-	close(results)
-	all := <-collected
 	sort.Slice(all, func(i, j int) bool { return all[i].idx < all[j].idx })
-	var res struct {
-		ff  []face.FrameFaces
-		err error
-	}
+	var frames []face.FrameFaces
+	var faceErr error
 	for _, r := range all {
-		if r.err != nil && res.err == nil {
-			res.err = r.err
+		if r.err != nil && faceErr == nil {
+			faceErr = r.err
 		}
-		res.ff = append(res.ff, r.ff)
+		frames = append(frames, r.ff)
 	}
-	v.FramesAnalyzed = len(res.ff)
+	v.FramesAnalyzed = len(frames)
 	var warn []string
 	switch {
-	case res.err != nil:
-		return absent("face analysis failed: " + res.err.Error())
+	case faceErr != nil:
+		return absent("face analysis failed: " + faceErr.Error())
 	case decErr != nil && v.FramesAnalyzed == 0:
 		return absent("the video could not be decoded: " + decErr.Error())
 	case decErr != nil:
@@ -152,34 +161,9 @@ func analyzeVisual(ctx context.Context, info *media.Info, opts Options) (Visual,
 		return absent("no video frame could be decoded")
 	}
 
-	tracks := face.LinkTracks(res.ff, face.TrackOptions{})
+	tracks := face.LinkTracks(frames, face.TrackOptions{})
 	main := face.MainTrack(tracks)
-	trackOf := map[[2]int]int{} // (frame index, face index) -> track ID
-	idx := map[float64]int{}
-	for i, fr := range res.ff {
-		idx[fr.T] = i
-	}
-	for _, t := range tracks {
-		for _, p := range t.Points {
-			fi := idx[p.T]
-			for j, f := range res.ff[fi].Faces {
-				if f.Box == p.Box {
-					trackOf[[2]int{fi, j}] = t.ID
-				}
-			}
-		}
-	}
-	for i, fr := range res.ff {
-		for j, f := range fr.Faces {
-			v.Faces = append(v.Faces, Face{
-				T:           fr.T,
-				Box:         [4]float64{f.Box.X, f.Box.Y, f.Box.W, f.Box.H},
-				Score:       f.Score,
-				Expressions: f.Expressions.Map(),
-				Track:       trackOf[[2]int{i, j}],
-			})
-		}
-	}
+	v.Faces = listFaces(frames, tracks)
 	if main < 0 {
 		v.Reason = fmt.Sprintf("no face found in %d frames", v.FramesAnalyzed)
 		return v, append(warn, "visual: "+v.Reason)
@@ -187,8 +171,36 @@ func analyzeVisual(ctx context.Context, info *media.Info, opts Options) (Visual,
 	v.Present = true
 	v.Tracks = tracks
 	v.MainTrack = tracks[main].ID
-	v.Summary = clampSegments(face.Summarize(tracks[main], 1/opts.FPS), info.Duration)
+	v.Summary = clampSegments(face.Summarize(tracks[main], 1/fps), info.Duration)
 	return v, warn
+}
+
+// listFaces lists the faces of frames in order, each with the ID of its
+// track, found by the frame and face indices the track points keep.
+func listFaces(frames []face.FrameFaces, tracks []face.Track) []Face {
+	trackOf := make([][]int, len(frames)) // frame index, face index -> track ID
+	for i, fr := range frames {
+		trackOf[i] = make([]int, len(fr.Faces))
+	}
+	for _, t := range tracks {
+		for _, p := range t.Points {
+			trackOf[p.FrameIndex][p.FaceIndex] = t.ID
+		}
+	}
+	out := []Face{}
+	for i, fr := range frames {
+		for j, f := range fr.Faces {
+			out = append(out, Face{
+				T:           fr.T,
+				Frame:       i,
+				Box:         [4]float64{f.Box.X, f.Box.Y, f.Box.W, f.Box.H},
+				Score:       f.Score,
+				Expressions: f.Expressions.Map(),
+				Track:       trackOf[i][j],
+			})
+		}
+	}
+	return out
 }
 
 // clampSegments ends segments at the clip's end, duration seconds, when it
