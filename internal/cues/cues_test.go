@@ -443,8 +443,10 @@ func TestChineseSubtitle(t *testing.T) {
 // sample6.jpg (five faces) and looped test16k.wav, at the default rate and
 // at 1 and 2 frames a second. It reports × real time and the ratio to
 // ffmpeg decoding the whole clip and nothing else (the best of three
-// plain decodes, `ffmpeg -i clip -f null -`, timed before the runs);
-// BenchmarkDecodeOnly measures that decode alone.
+// plain decodes, `ffmpeg -i clip -f null -`, timed before the runs), and
+// the CPU time a clip takes, ffmpeg's included, which other load on the
+// machine changes less than the wall time; BenchmarkDecodeOnly measures
+// that decode alone.
 func BenchmarkAnalyze30s(b *testing.B) {
 	clip := benchClip(b)
 	decode := time.Duration(math.MaxInt64)
@@ -459,6 +461,7 @@ func BenchmarkAnalyze30s(b *testing.B) {
 			name = fmt.Sprintf("fps%g", fps)
 		}
 		b.Run(name, func(b *testing.B) {
+			cpu := cpuSeconds()
 			for b.Loop() {
 				if _, err := Analyze(context.Background(), clip, Options{FPS: fps}); err != nil {
 					b.Fatal(err)
@@ -466,6 +469,9 @@ func BenchmarkAnalyze30s(b *testing.B) {
 			}
 			b.ReportMetric(30*float64(b.N)/b.Elapsed().Seconds(), "x_realtime")
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/decode.Seconds(), "x_decode_only")
+			if cpu >= 0 {
+				b.ReportMetric((cpuSeconds()-cpu)/float64(b.N), "cpu_s/op")
+			}
 		})
 	}
 }
