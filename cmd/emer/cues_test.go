@@ -32,10 +32,14 @@ func TestCuesJSON(t *testing.T) {
 		Clip     string  `json:"clip"`
 		Duration float64 `json:"duration_s"`
 		Visual   struct {
-			FramesAnalyzed int               `json:"frames_analyzed"`
-			Faces          []json.RawMessage `json:"faces"`
-			Tracks         []json.RawMessage `json:"tracks"`
-			Summary        []struct {
+			FramesAnalyzed int `json:"frames_analyzed"`
+			Faces          []struct {
+				T     float64 `json:"t"`
+				Frame *int    `json:"frame"`
+				Track int     `json:"track"`
+			} `json:"faces"`
+			Tracks  []json.RawMessage `json:"tracks"`
+			Summary []struct {
 				Expression string  `json:"expression"`
 				Start      float64 `json:"start_s"`
 				End        float64 `json:"end_s"`
@@ -72,6 +76,14 @@ func TestCuesJSON(t *testing.T) {
 	}
 	if got.Clip != clip || got.Duration < 7 || got.Visual.FramesAnalyzed == 0 {
 		t.Errorf("clip %q, %.2f s, %d frames", got.Clip, got.Duration, got.Visual.FramesAnalyzed)
+	}
+	// Each face names its frame: the frames are analysed at 2 a second
+	// from 0 s, so frame i is at i/2 s.
+	for _, f := range got.Visual.Faces {
+		if f.Frame == nil || *f.Frame < 0 || *f.Frame >= got.Visual.FramesAnalyzed || float64(*f.Frame)/2 != f.T {
+			t.Errorf("face at %.2f s names frame %v of %d", f.T, f.Frame, got.Visual.FramesAnalyzed)
+			break
+		}
 	}
 	if !got.Audio.Present || got.Audio.F0 == nil || got.Audio.Jitter == nil || got.Audio.Shimmer == nil || got.Audio.SpeechRate <= 0 {
 		t.Errorf("audio: %+v", got.Audio)
