@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,7 @@ import (
 	"emer/internal/infer"
 	"emer/internal/llm"
 	"emer/internal/store"
+	"emer/internal/vocal"
 )
 
 func init() { register(newInferCmd) }
@@ -207,11 +209,8 @@ func runInfer(ctx context.Context, opts inferOptions) error {
 	if opts.backend == backendLocal && !opts.workersSet {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	ext, err := cues.NewExtractor(cues.Config{FPS: opts.fps, ModelsDir: opts.cfg.Models})
-	if err != nil {
-		return err
-	}
 	var db *store.Store
+	var err error
 	if opts.dataset != "" {
 		if err := checkOutputs(opts); err != nil {
 			return err
@@ -224,6 +223,14 @@ func runInfer(ctx context.Context, opts inferOptions) error {
 			return err
 		}
 		defer db.Close()
+	}
+	cc := cues.Config{FPS: opts.fps, ModelsDir: opts.cfg.Models, VoiceFeatures: opts.backend == backendLocal}
+	if opts.cfg.ASRURL != "" {
+		cc.Transcribe = newTranscriber(opts, db)
+	}
+	ext, err := cues.NewExtractor(cc)
+	if err != nil {
+		return err
 	}
 	ex, err := newExplainer(opts, db)
 	if err != nil {
@@ -240,7 +247,7 @@ func runInfer(ctx context.Context, opts inferOptions) error {
 // the model replies' cache.
 func newExplainer(opts inferOptions, db *store.Store) (explain.Explainer, error) {
 	if opts.backend == backendLocal {
-		return &explain.Local{Language: opts.lang}, nil
+		return &explain.Local{Language: opts.lang, Voice: infer.VoiceModel{Model: vocal.Default()}}, nil
 	}
 	cfg := opts.cfg
 	sc := cfg.StackConfig()
@@ -252,6 +259,22 @@ func newExplainer(opts inferOptions, db *store.Store) (explain.Explainer, error)
 		Mode: explain.Mode(opts.mode), Prompt: opts.prompt, Language: opts.lang,
 		Frames: opts.frames, Audio: opts.audio, MaxTokens: cfg.MaxTokens,
 	}, nil
+}
+
+// newTranscriber returns the speech-to-text step of the cue extraction:
+// the server at --asr-url, its transcripts cached in db when there is one.
+func newTranscriber(opts inferOptions, db *store.Store) func(context.Context, []byte) (string, error) {
+	cfg := opts.cfg
+	var t llm.Transcriber = llm.NewOpenAITranscriber(llm.TranscriptionConfig{
+		BaseURL: cfg.ASRURL, APIKey: cfg.APIKey, Timeout: time.Duration(cfg.Timeout),
+	})
+	if db != nil {
+		t = llm.NewTranscriptCache(t, db, cfg.ASRURL)
+	}
+	return func(ctx context.Context, wav []byte) (string, error) {
+		tr, err := t.Transcribe(ctx, llm.TranscriptionRequest{Model: cfg.ASRModel, Language: opts.lang, Audio: wav, Filename: "speech.wav"})
+		return tr.Text, err
+	}
 }
 
 // checkOutputs refuses output files that are the dataset itself or one
@@ -327,6 +350,7 @@ func inferDataset(ctx context.Context, opts inferOptions, db *store.Store, p *in
 		"backend": opts.backend, "mode": opts.mode, "prompt": opts.prompt, "model": opts.cfg.Model,
 		"caption_model": opts.cfg.CaptionModel, "base_url": opts.cfg.BaseURL, "frames": opts.frames, "audio": opts.audio,
 		"lang": opts.lang, "fps": opts.fps, "rules": explain.RulesVersion,
+		"asr_url": opts.cfg.ASRURL, "asr_model": opts.cfg.ASRModel,
 	})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"emer/internal/media"
 	"emer/internal/textcue"
+	"emer/internal/vocal"
 	"emer/internal/voice"
 )
 
@@ -53,13 +54,18 @@ type Audio struct {
 	Present bool   `json:"present"`
 	Reason  string `json:"reason,omitempty"`
 	*voice.Report
+	// Features are the voice-emotion model's named measures of the clip
+	// (vocal.Measure), when Config.VoiceFeatures asks for them and the
+	// clip has enough voiced speech; they stay out of the JSON, which
+	// reports the prosody.
+	Features vocal.Features `json:"-"`
 }
 
 // Text is the subtitle part.
 type Text struct {
 	Present  bool        `json:"present"`
 	Reason   string      `json:"reason,omitempty"`
-	Source   string      `json:"source,omitempty"` // text, file or embedded
+	Source   string      `json:"source,omitempty"` // text, file, embedded or asr (speech to text)
 	Subtitle string      `json:"subtitle"`
 	Cues     []media.Cue `json:"cues,omitempty"`
 	*textcue.Result
@@ -106,7 +112,8 @@ func analyzeText(lex *textcue.Lexicon, subs *media.Subtitles, err error) Text {
 
 // analyzeAudio decodes and measures the voice on one token of the CPU
 // budget.
-func (e *Extractor) analyzeAudio(ctx context.Context, info *media.Info) (Audio, []string) {
+// The decoded samples are left in samples, for speech to text.
+func (e *Extractor) analyzeAudio(ctx context.Context, info *media.Info, samples *voice.Audio) (Audio, []string) {
 	if !info.HasAudio {
 		return Audio{Reason: "the clip has no audio stream"}, []string{"audio: the clip has no audio stream"}
 	}
@@ -125,7 +132,8 @@ func (e *Extractor) analyzeAudio(ctx context.Context, info *media.Info) (Audio, 
 		reason := "the audio could not be decoded: " + err.Error()
 		return Audio{Reason: reason}, []string{"audio: " + reason}
 	}
-	r := voice.Analyze(voice.Audio{Samples: pcm.Samples, Rate: pcm.SampleRate}, voice.DefaultConfig())
+	va := voice.Audio{Samples: pcm.Samples, Rate: pcm.SampleRate}
+	r := voice.Analyze(va, voice.DefaultConfig())
 	a := Audio{Present: true, Report: &r}
 	switch {
 	case r.Duration < 0.05:
@@ -133,5 +141,17 @@ func (e *Extractor) analyzeAudio(ctx context.Context, info *media.Info) (Audio, 
 	case r.F0 == nil:
 		warn = append(warn, "audio: no voiced speech found (silent or unvoiced audio)")
 	}
+	if e.cfg.VoiceFeatures && r.F0 != nil {
+		f, err := vocal.Measure(va)
+		switch {
+		case err == nil:
+			a.Features = f
+		case errors.Is(err, vocal.ErrNoVoice):
+			// Too little voiced speech for the model: the prosody stands alone.
+		default:
+			warn = append(warn, "audio: voice-emotion features: "+err.Error())
+		}
+	}
+	*samples = va
 	return a, warn
 }

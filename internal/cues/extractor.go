@@ -1,6 +1,7 @@
 package cues
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"emer/internal/media"
 	"emer/internal/models"
 	"emer/internal/textcue"
+	"emer/internal/voice"
 )
 
 // Config are the settings of an Extractor, fixed for its life.
@@ -32,6 +34,14 @@ type Config struct {
 	// with, at most CPUs; 0 chooses half of the clip's share of CPUs (at
 	// least one), the share being CPUs over the clips in flight.
 	DecodeThreads int
+	// VoiceFeatures measures the voice-emotion model's features of each
+	// clip's speech (Audio.Features).
+	VoiceFeatures bool
+	// Transcribe, when set, turns the speech of a clip that has audio but
+	// no subtitles into text (a 16 kHz mono WAV in, the words out); the
+	// text part then has source "asr". A failure is a warning, and the
+	// text part is absent.
+	Transcribe func(ctx context.Context, wav []byte) (string, error)
 }
 
 // Validate reports settings an Extractor cannot use.
@@ -216,13 +226,26 @@ func (e *Extractor) Analyze(ctx context.Context, clip string, opts ClipOptions) 
 	wg.Go(func() { vis, visWarn = e.analyzeVisual(ctx, info) })
 	var aud Audio
 	var audWarn []string
-	wg.Go(func() { aud, audWarn = e.analyzeAudio(ctx, info) })
+	var samples voice.Audio
+	wg.Go(func() { aud, audWarn = e.analyzeAudio(ctx, info, &samples) })
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if subErr != nil && !errors.Is(subErr, media.ErrNoStream) {
 		return nil, subErr
+	}
+	if subErr != nil && e.cfg.Transcribe != nil && aud.Present && aud.F0 != nil {
+		var err error
+		if subs, err = e.transcribe(ctx, samples); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			c.Warnings = append(c.Warnings, "text: speech to text failed: "+err.Error())
+			subs, subErr = nil, media.ErrNoStream
+		} else {
+			subErr = nil
+		}
 	}
 	c.Text = analyzeText(e.lex, subs, subErr)
 	c.Visual, c.Audio = vis, aud
@@ -233,6 +256,27 @@ func (e *Extractor) Analyze(ctx context.Context, clip string, opts ClipOptions) 
 	}
 	return c, nil
 }
+
+// transcribe turns the clip's speech into subtitles of source "asr": one
+// cue over the speech.
+func (e *Extractor) transcribe(ctx context.Context, a voice.Audio) (*media.Subtitles, error) {
+	var wav bytes.Buffer
+	if err := voice.WriteWAV(&wav, a); err != nil {
+		return nil, err
+	}
+	text, err := e.cfg.Transcribe(ctx, wav.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, errors.New("the transcript is empty")
+	}
+	return &media.Subtitles{Source: SourceASR, Cues: []media.Cue{{Start: 0, End: a.Duration(), Text: text}}}, nil
+}
+
+// SourceASR is the source of subtitles transcribed from the speech.
+const SourceASR = "asr"
 
 // decodeThreads is the number of threads the next clip's video is decoded
 // with: Config.DecodeThreads, or half of the clip's share of the budget.

@@ -47,6 +47,9 @@ type VoiceClassifier interface {
 type VoiceInput struct {
 	Clip   string        // the clip's path
 	Report *voice.Report // the prosody package voice measured
+	// Features are the clip's named voice measures for a fitted model
+	// (cues.Audio.Features), when the cue extraction measured them.
+	Features map[string]float64
 }
 
 // VoiceFunc adapts a function to VoiceClassifier.
@@ -298,7 +301,7 @@ func (l *Local) voiceChannel(ctx context.Context, c *cues.Cues, lang string, mod
 		ch.add(Clue{Aspect: AspectAudio, Text: rule.phrase.in(lang), Start: round3(h.start), End: round3(h.end), Evidence: ev}, rule.w, 1)
 	}
 	if l.Voice != nil {
-		l.voiceModel(ctx, VoiceInput{Clip: c.Clip, Report: r}, lang, &ch, model)
+		l.voiceModel(ctx, VoiceInput{Clip: c.Clip, Report: r, Features: c.Audio.Features}, lang, &ch, model)
 	}
 	if len(ch.clues) == 0 {
 		ch.warnings = append(ch.warnings, "audio: the voice was measured but matched no clue rule")

@@ -45,6 +45,9 @@ func (p *Pipeline) Explain(ctx context.Context, c Clip) (*explain.Explanation, e
 	if c.Name != "" {
 		e.Clip = c.Name
 	}
+	if cs.Text.Source == cues.SourceASR {
+		e.Warnings = append(e.Warnings, "content: the words are a transcript of the speech (speech to text), not a subtitle")
+	}
 	// What the cue extraction could not measure is said once, with the
 	// explainer's own warnings.
 	seen := map[string]bool{}
