@@ -60,6 +60,8 @@ var migrations = []migration{
 	{sql: studySchema},
 	// The review state of descriptions (see review.go).
 	{sql: reviewSchema},
+	// Reviewers and grounding checks of review in the browser (see reviewers.go).
+	{sql: reviewerSchema},
 }
 
 // Store is an open database. It is safe for concurrent use; writes are
