@@ -65,6 +65,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 
 type studiesPage struct {
 	Studies []study.Progress
+	Review  bool // descriptions are in review
 }
 
 func (s *Server) studies(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +74,7 @@ func (s *Server) studies(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	var p studiesPage
+	p := studiesPage{Review: s.rev != nil}
 	for _, st := range sts {
 		pr, err := s.svc.Progress(r.Context(), st.ID)
 		if err != nil {

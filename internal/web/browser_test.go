@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/google/go-cmp/cmp"
 
+	"emer/internal/dataset"
 	"emer/internal/study"
 	"emer/internal/web/webtest"
 )
@@ -185,5 +186,87 @@ func TestBrowserRating(t *testing.T) {
 	}
 	if len(want) != 9 {
 		t.Errorf("%d reasonings rated, want 9", len(want))
+	}
+}
+
+// TestBrowserReview has a reviewer open their link in Chromium, accept
+// one description with the mouse, edit another with the keys and accept
+// a third with its key; the changes are then read from the store, and
+// the edited description's page, with its check and history, is the
+// artifact.
+func TestBrowserReview(t *testing.T) {
+	ctx := browser(t)
+	f := newReviewFixture(t, reviewDrafts)
+	webtest.Clips(t, f.dir, "c01", "c02", "c03") // real video over the fixture's bytes
+	if resp, body := upload(t, f, "check.json", `{"clips":[{"name":"c02","claims":[
+		{"text":"he frowns","aspect":"face","verdict":"supported","evidence":{"expression":"angry","share":0.64}},
+		{"text":"his emotional state is angry","aspect":"emotion","verdict":"unverifiable"},
+		{"text":"he shouts","aspect":"voice","verdict":"contradicted","evidence":{"level_db":{"clip":58.2,"speaker":66.9}}}]}]}`); resp.StatusCode != 200 {
+		t.Fatalf("upload: %s\n%s", resp.Status, body)
+	}
+	on := func(clip string) chromedp.Action[chromedp.Void] {
+		return chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`form#review[action$="/d/%s"]`, clip)))
+	}
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			html, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`location.href + "\n" + document.documentElement.outerHTML`))
+			t.Fatalf("%s: %v; the page:\n%s", what, err, html)
+		}
+	}
+	ctrl := chromedp.KeyModifiers(chromedp.ModifierCtrl)
+	edited := "In the video, he frowns and looks away. Therefore, it is inferred that his emotional state is annoyed."
+
+	// The list, pending first; the mouse opens c01 and accepts it, which
+	// goes on to c02.
+	do("the list", chromedp.Navigate(f.links["ann"]), chromedp.WaitVisible(chromedp.CSS("table.reviews")))
+	do("opening c01", chromedp.Click(chromedp.CSS(`a.clip-link[href$="/d/c01"]`)), on("c01"))
+	do("accepting c01", chromedp.Click(chromedp.CSS("#accept")), on("c02"))
+
+	// c02 with the keys: e to the text, select it all, type, Ctrl+Enter
+	// saves it as edited and goes on to c03, which a accepts.
+	do("editing c02", chromedp.KeyEvent("e"), chromedp.KeyEvent("a", ctrl), chromedp.KeyEvent(edited), chromedp.KeyEvent(kb.Enter, ctrl), on("c03"))
+	do("accepting c03", chromedp.KeyEvent("a"), on("c04"))
+
+	// Back to c02 by mouse: its page shows the edit, the check and the
+	// history.
+	do("the list again", chromedp.Click(chromedp.CSS(`nav a[href$="`+path(f.links["ann"])+`"]`)), chromedp.WaitVisible(chromedp.CSS("table.reviews")))
+	do("opening c02", chromedp.Click(chromedp.CSS(`a.clip-link[href$="/d/c02"]`)), on("c02"), chromedp.WaitVisible(chromedp.CSS("table.history")))
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#description")))
+	if err != nil || text != edited {
+		t.Errorf("c02's page shows %q (%v), want the edited text", text, err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	png := artifact(t, "review-page.png")
+	if err := os.WriteFile(png, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of a description's review page: %s", png)
+
+	type got struct {
+		Status   dataset.ReviewStatus
+		Text     string
+		Reviewer string
+	}
+	want := map[string]got{
+		"c01": {dataset.Accepted, "", "ann"},
+		"c02": {dataset.Edited, edited, "ann"},
+		"c03": {dataset.Accepted, "", "ann"},
+		"c04": {dataset.Pending, "", ""},
+		"c05": {dataset.Pending, "", ""},
+	}
+	rs, err := f.store.Reviews(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]got{}
+	for _, r := range rs {
+		have[r.Clip] = got{r.Status, r.Text, r.Reviewer}
+	}
+	if diff := cmp.Diff(want, have); diff != "" {
+		t.Errorf("reviews in the store (-want +got):\n%s", diff)
 	}
 }

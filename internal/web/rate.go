@@ -220,18 +220,24 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, err := os.Open(c.Media)
+	s.serveMedia(w, r, c.ID, c.Media)
+}
+
+// serveMedia serves the media file at path (of the clip called id in
+// errors), with range requests and no name.
+func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, id, path string) {
+	f, err := os.Open(path)
 	if err != nil {
-		s.internal(w, r, fmt.Errorf("clip %s: %w", c.ID, err))
+		s.internal(w, r, fmt.Errorf("clip %s: %w", id, err))
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		s.internal(w, r, fmt.Errorf("clip %s: %s is not a regular file (%v)", c.ID, c.Media, err))
+		s.internal(w, r, fmt.Errorf("clip %s: %s is not a regular file (%v)", id, path, err))
 		return
 	}
-	ct, ok := mediaTypes[strings.ToLower(filepath.Ext(c.Media))]
+	ct, ok := mediaTypes[strings.ToLower(filepath.Ext(path))]
 	if !ok {
 		ct = "application/octet-stream"
 	}
@@ -248,9 +254,14 @@ func (s *Server) subtitles(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	writeVTT(w, c.Subtitles.Cues)
+}
+
+// writeVTT writes cues as a WebVTT file.
+func writeVTT(w http.ResponseWriter, cues []study.Cue) {
 	var b strings.Builder
 	b.WriteString("WEBVTT\n")
-	for _, q := range c.Subtitles.Cues {
+	for _, q := range cues {
 		fmt.Fprintf(&b, "\n%s --> %s\n%s\n", vttTime(q.Start), vttTime(q.End), vttText(q.Text))
 	}
 	h := w.Header()

@@ -31,6 +31,9 @@ type Options struct {
 	// MinAdminToken characters.
 	AdminToken string
 	Log        *slog.Logger // nil: discard
+	// Review, when set, turns on the review of descriptions: the
+	// organizer's /admin/review and the reviewers' links.
+	Review *ReviewOptions
 }
 
 // MinAdminToken is the shortest admin token a Server takes.
@@ -48,6 +51,7 @@ type Server struct {
 	pages   map[string]*template.Template
 	log     *slog.Logger
 	handler http.Handler
+	rev     *reviewMode // nil: no review
 }
 
 // New returns a Server.
@@ -70,6 +74,13 @@ func New(o Options) (*Server, error) {
 		session: hex.EncodeToString(mac.Sum(nil)),
 		pages:   map[string]*template.Template{},
 		log:     log,
+	}
+	if o.Review != nil {
+		rev, err := newReviewMode(o.Review)
+		if err != nil {
+			return nil, err
+		}
+		s.rev = rev
 	}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
@@ -97,12 +108,22 @@ func (s *Server) routes() http.Handler {
 	admin("GET /admin/studies/{id}", s.study)
 	admin("POST /admin/studies/{id}/raters", s.invite)
 	admin("GET /admin/studies/{id}/ratings.csv", s.ratingsCSV)
+	admin("GET /admin/review", s.reviewAdmin)
+	admin("POST /admin/review/reviewers", s.inviteReviewers)
+	admin("POST /admin/review/check", s.uploadCheck)
+	admin("GET /admin/review/review.csv", s.reviewCSV)
 	admin("/admin/", func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, http.StatusNotFound, "No such page.") })
 
 	mux.HandleFunc("GET /r/{token}", s.rate)
 	mux.HandleFunc("POST /r/{token}/c/{clip}", s.submit)
 	mux.HandleFunc("GET /r/{token}/m/{clip}", s.media)
 	mux.HandleFunc("GET /r/{token}/s/{clip}", s.subtitles)
+
+	mux.HandleFunc("GET /review/{token}", s.reviewList)
+	mux.HandleFunc("GET /review/{token}/d/{clip}", s.reviewDescription)
+	mux.HandleFunc("POST /review/{token}/d/{clip}", s.reviewChange)
+	mux.HandleFunc("GET /review/{token}/m/{clip}", s.reviewMedia)
+	mux.HandleFunc("GET /review/{token}/s/{clip}", s.reviewSubtitles)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +145,11 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			limit := int64(maxForm)
+			if r.URL.Path == checkUploadPath {
+				limit = maxCheck + maxForm
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
@@ -132,13 +157,15 @@ func (s *Server) secure(next http.Handler) http.Handler {
 	})
 }
 
-// redact hides a rater's token in a path for the log.
+// redact hides a rater's or reviewer's token in a path for the log.
 func redact(path string) string {
-	if rest, ok := strings.CutPrefix(path, "/r/"); ok {
-		if _, after, ok := strings.Cut(rest, "/"); ok {
-			return "/r/…/" + after
+	for _, prefix := range []string{"/r/", "/review/"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			if _, after, ok := strings.Cut(rest, "/"); ok {
+				return prefix + "…/" + after
+			}
+			return prefix + "…"
 		}
-		return "/r/…"
 	}
 	return path
 }
@@ -164,6 +191,7 @@ var pageFuncs = template.FuncMap{
 		}
 		return 100 * a / b
 	},
+	"join": strings.Join,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "-"
