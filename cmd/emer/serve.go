@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,15 @@ type serveOptions struct {
 	TLSKey  string
 	Verbose bool
 	Config  config.Config // admin_token
+
+	// Review is the store of emer build summarize whose descriptions are
+	// reviewed (DIR/emer.db); empty: none. ReviewClips, ReviewDataset and
+	// ReviewCheck are its clips folder, subtitles CSV and a grounding
+	// check to load at start.
+	Review        string
+	ReviewClips   string
+	ReviewDataset string
+	ReviewCheck   string
 
 	Stdout, Stderr io.Writer
 
@@ -68,9 +78,26 @@ Nothing a rater's browser receives names a system or a file. Serve on a
 loopback address, or give --tls-cert and --tls-key (or put a TLS proxy in
 front) when raters come over a network.
 
+With --review DIR/emer.db (the store of emer build summarize) it also
+serves the review of the descriptions summarize made: at /admin/review the
+organizer invites reviewers by name (each gets a secret link; only its
+hash is stored), uploads the output of emer build check --json, and
+downloads the review CSV. A reviewer's link lists the descriptions,
+pending first, with filters; the page of one shows the clip's video and
+subtitle (from --review-clips, as a study's clips folder, and
+--review-dataset, an EMER CSV with a subtitles column), the description,
+the grounding check's verdict and evidence beside each claim, and the
+history of changes. The reviewer accepts the draft, saves an edited text or
+rejects it with a note; the change, with the reviewer's name and the time,
+is committed to the store before the page answers, where emer build review
+--export finds it. A change made from a page that is no longer current
+(summarize or another reviewer changed the description since) is refused
+and shown with the description as it stands.
+
 Examples:
   emer serve --db study.db
   EMER_ADMIN_TOKEN=$(cat token) emer serve --db study.db --addr :8443 --tls-cert cert.pem --tls-key key.pem
+  emer serve --db study.db --review runs/summary/emer.db --review-clips clips/ --review-check check.json
 
 `,
 		Args: cobra.NoArgs,
@@ -88,6 +115,9 @@ Examples:
 		if opts.Hold < time.Minute {
 			return usageErrorf("--hold %v: want a minute or more", opts.Hold)
 		}
+		if opts.Review == "" && (opts.ReviewClips != "" || opts.ReviewDataset != "" || opts.ReviewCheck != "") {
+			return usageErrorf("--review-clips, --review-dataset and --review-check need --review DIR/emer.db")
+		}
 		opts.Config = cfg
 		opts.Stdout, opts.Stderr = g.stdout, g.stderr
 		return runServe(cmd.Context(), opts)
@@ -98,9 +128,26 @@ Examples:
 	f.DurationVar(&opts.Hold, "hold", opts.Hold, "how long a clip handed to a rater stays theirs; then it may go to another")
 	f.StringVar(&opts.TLSCert, "tls-cert", "", "PEM certificate file: serve HTTPS")
 	f.StringVar(&opts.TLSKey, "tls-key", "", "PEM key file of --tls-cert")
-	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every request (rater tokens left out)")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every request (rater and reviewer tokens left out)")
+	f.StringVar(&opts.Review, "review", "", "review the descriptions in this store of emer build summarize (DIR/emer.db)")
+	f.StringVar(&opts.ReviewClips, "review-clips", "", "with --review: folder of the clips' media files, named after them (NAME.mp4, NAME.srt, ...)")
+	f.StringVar(&opts.ReviewDataset, "review-dataset", "", "with --review: EMER CSV of names and subtitles, shown with each clip")
+	f.StringVar(&opts.ReviewCheck, "review-check", "", "with --review: the output of emer build check --json to load at start")
 	cmd.MarkFlagRequired("db")
 	return cmd
+}
+
+// openReviewStore opens the store of --review: studies, the store of
+// --db, when it is the same file, else the file, which must exist.
+func openReviewStore(ctx context.Context, path string, studies *store.Store) (*store.Store, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("--review: %w (the store emer build summarize made, DIR/emer.db)", err)
+	}
+	if si, err := os.Stat(studies.Path()); err == nil && os.SameFile(fi, si) {
+		return studies, nil
+	}
+	return store.Open(ctx, path)
 }
 
 // newAdminToken returns a random 128-bit token.
@@ -124,14 +171,32 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	studies := store.NewStudies(db)
 	defer studies.Close()
 	svc := study.NewService(studies, opts.Hold, nil)
+	var review *web.ReviewOptions
+	if opts.Review != "" {
+		rdb, err := openReviewStore(ctx, opts.Review, db)
+		if err != nil {
+			return err
+		}
+		if rdb != db {
+			defer rdb.Close()
+		}
+		review = &web.ReviewOptions{Store: store.NewReviews(rdb), Name: opts.Review, Clips: opts.ReviewClips, Dataset: opts.ReviewDataset}
+	}
 
 	token, fresh := opts.Config.AdminToken, false
 	if token == "" {
 		token, fresh = newAdminToken(), true
 	}
-	srv, err := web.New(web.Options{Service: svc, AdminToken: token, Log: log})
+	srv, err := web.New(web.Options{Service: svc, AdminToken: token, Log: log, Review: review})
 	if err != nil {
 		return err
+	}
+	if opts.ReviewCheck != "" {
+		msg, err := srv.LoadCheckFile(ctx, opts.ReviewCheck)
+		if err != nil {
+			return fmt.Errorf("--review-check: %w", err)
+		}
+		fmt.Fprintf(opts.Stderr, "emer serve: %s\n", msg)
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -152,6 +217,9 @@ func runServe(ctx context.Context, opts serveOptions) error {
 	}
 	addr := ln.Addr().String()
 	fmt.Fprintf(opts.Stdout, "emer serve: listening on %s://%s (organizer: %s://%s/admin/login)\n", scheme, addr, scheme, addr)
+	if review != nil {
+		fmt.Fprintf(opts.Stdout, "emer serve: reviewing the descriptions of %s (organizer: %s://%s/admin/review)\n", opts.Review, scheme, addr)
+	}
 	if fresh {
 		fmt.Fprintf(opts.Stdout, "emer serve: admin token, shown once (set admin_token or EMER_ADMIN_TOKEN to keep one): %s\n", token)
 	}
