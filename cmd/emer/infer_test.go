@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"emer/internal/explain"
@@ -250,5 +254,85 @@ func TestInferLLM(t *testing.T) {
 	}
 	if images != 4 || !strings.Contains(calls[0].Prompt(), "<Subtitle>Hello there. I am so happy to see you today. This is wonderful news.</Subtitle>") {
 		t.Fatalf("reasoning request: %d images, prompt %q", images, calls[0].Prompt())
+	}
+}
+
+// TestInferASR: a clip without subtitles is transcribed by the server at
+// --asr-url; the words are explained and marked as a transcript, and the
+// transcript is cached in a dataset run.
+func TestInferASR(t *testing.T) {
+	needFFmpeg(t, "espeak-ng")
+	needFaceModels(t)
+	clearConfigEnv(t)
+	dir := t.TempDir()
+	speech := testSpeech(t, dir, "speech", "I am so happy to see you again.")
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/audio/transcriptions" {
+			http.NotFound(w, r)
+			return
+		}
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		wav, _ := io.ReadAll(f)
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%s/%s/%t", r.FormValue("model"), r.FormValue("language"), bytes.HasPrefix(wav, []byte("RIFF"))))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"text":"I am so happy to see you again."}`)
+	}))
+	defer srv.Close()
+
+	e := inferJSON(t, speech, "--asr-url", srv.URL+"/v1", "--asr-model", "whisper-1")[0]
+	if !slices.Contains(e.Modalities, "content") || !strings.Contains(e.Reasoning, "happy") {
+		t.Fatalf("the transcript was not explained: modalities %v, reasoning %q", e.Modalities, e.Reasoning)
+	}
+	if !slices.ContainsFunc(e.Warnings, func(w string) bool { return strings.Contains(w, "transcript of the speech") }) {
+		t.Errorf("the words are not marked as a transcript: %v", e.Warnings)
+	}
+	if len(got) != 1 || got[0] != "whisper-1/en/true" {
+		t.Fatalf("transcription requests %v, want one WAV for whisper-1 in en", got)
+	}
+
+	// Without --asr-url the text channel is absent, and said so.
+	e = inferJSON(t, speech)[0]
+	if slices.Contains(e.Modalities, "content") || !slices.ContainsFunc(e.Warnings, func(w string) bool { return strings.Contains(w, "subtitle") }) {
+		t.Fatalf("without speech to text: modalities %v, warnings %v", e.Modalities, e.Warnings)
+	}
+
+	// A dataset run caches the transcript: a run under other settings of
+	// the reasoner asks the server no more.
+	media := filepath.Join(dir, "media")
+	if err := os.Mkdir(media, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(speech, filepath.Join(media, "s1.wav")); err != nil {
+		t.Fatal(err)
+	}
+	ds := filepath.Join(dir, "ds.csv")
+	if err := os.WriteFile(ds, []byte("names,subtitles\ns1,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out", "preds.csv")
+	for _, fps := range []string{"2", "1"} {
+		var stderr bytes.Buffer
+		args := []string{"infer", "--dataset", ds, "--media", media, "--out", out, "--asr-url", srv.URL + "/v1", "--asr-model", "whisper-1", "--fps", fps}
+		if code := execute(context.Background(), args, io.Discard, &stderr); code != 0 {
+			t.Fatalf("dataset run: exit %d\n%s", code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "(1 this run, 0 from earlier runs)") {
+			t.Fatalf("dataset run at --fps %s did not explain the clip again:\n%s", fps, stderr.String())
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d transcription requests after two dataset runs, want 2 (one for the single clip, one cached for the dataset)", len(got))
 	}
 }
