@@ -164,7 +164,7 @@ func TestSummarizeEvalStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := &evalPlan{systems: []*evalSystem{{Name: "a"}, {Name: "b b"}, {Name: "c"}}}
+	plan := &evalPlan{run: store.JudgeRun, systems: []*evalSystem{{Name: "a"}, {Name: "b b"}, {Name: "c"}}}
 	var all []judge.Judged
 	statuses := []judge.Status{judge.StatusOK, judge.StatusOK, judge.StatusOK, judge.StatusParseError, judge.StatusRequestError, judge.StatusRefused}
 	for i := range 30 {
