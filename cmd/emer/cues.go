@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"emer/internal/actions"
 	"emer/internal/cues"
+	"emer/internal/face"
 )
 
 func init() { register(newCuesCmd) }
@@ -20,6 +23,8 @@ type cuesOptions struct {
 	subtitle     string
 	subtitleFile string
 	fps          float64
+	detector     string // tiny, ssd or auto
+	landmarks    string // net, tiny or none
 	json         bool
 	out          io.Writer
 }
@@ -37,7 +42,20 @@ punctuation of the subtitles.
 Subtitles come from --subtitle, --subtitle-file, a sidecar .srt/.vtt file
 next to the clip, or a text track inside it. Video is analysed at --fps
 frames a second (default 2, at most 60). A missing part (no audio, no face, no
-subtitles, no face models) is reported with its reason, not as an error.`,
+subtitles, no face models) is reported with its reason, not as an error.
+
+Faces: --detector auto (the default) runs TinyFaceDetector on every frame and
+SsdMobilenetv1 (at full size, then zoomed out) on the frames it finds nothing
+in, within a budget per clip: at most 4 such frames while SSD has found no
+face, and once it has (a close-up), every such frame until it fails on 3 in a
+row, then fewer and fewer. --detector tiny or ssd runs that detector alone.
+--landmarks net (the default) finds 68 landmarks per face with
+FaceLandmark68Net, tiny with the smaller FaceLandmark68TinyNet, none skips
+them; from the landmarks come the facial actions (brows raised, smile, jaw
+drop, ...), the main face's head pose and the clip's peak moment.
+
+  emer cues clip.mp4
+  emer cues clip.mp4 --json --landmarks tiny`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.clip = args[0]
@@ -47,6 +65,9 @@ subtitles, no face models) is reported with its reason, not as an error.`,
 			if opts.fps == 0 || (cues.Options{FPS: opts.fps}).Validate() != nil {
 				return usageErrorf("--fps must be a number of frames a second in (0, %g], got %g", cues.MaxFPS, opts.fps)
 			}
+			if err := checkFaceFlags(opts.detector, opts.landmarks); err != nil {
+				return usageErrorf("%v", err)
+			}
 			return runCues(cmd.Context(), opts)
 		},
 	}
@@ -54,8 +75,33 @@ subtitles, no face models) is reported with its reason, not as an error.`,
 	f.StringVar(&opts.subtitle, "subtitle", "", "subtitle text of the clip")
 	f.StringVar(&opts.subtitleFile, "subtitle-file", "", "subtitle file (.srt or .vtt)")
 	f.Float64Var(&opts.fps, "fps", cues.DefaultFPS, "video frames analysed per second")
+	addFaceFlags(cmd, &opts.detector, &opts.landmarks)
 	f.BoolVar(&opts.json, "json", false, "write one JSON object")
 	return cmd
+}
+
+// addFaceFlags adds --detector and --landmarks, the face networks of the
+// visual cues, to the flags of cmd (cues, infer).
+func addFaceFlags(cmd *cobra.Command, detector, landmarks *string) {
+	f := cmd.Flags()
+	f.StringVar(detector, "detector", string(face.DetectorAuto), "face detector: tiny, ssd or auto (ssd on frames tiny misses, within a budget per clip)")
+	f.StringVar(landmarks, "landmarks", string(face.LandmarksNet), "landmark net: net, tiny or none (none: no facial actions)")
+}
+
+// checkFaceFlags reports the --detector and --landmarks values that are
+// not a model's name, one a line.
+func checkFaceFlags(detector, landmarks string) error {
+	var probs []string
+	if err := (face.Options{Detector: face.DetectorModel(detector)}).Validate(); err != nil {
+		probs = append(probs, "--detector: "+err.Error())
+	}
+	if err := (face.Options{Landmarks: face.LandmarkModel(landmarks)}).Validate(); err != nil {
+		probs = append(probs, "--landmarks: "+err.Error())
+	}
+	if len(probs) > 0 {
+		return errors.New(strings.Join(probs, "\n  "))
+	}
+	return nil
 }
 
 func runCues(ctx context.Context, opts cuesOptions) error {
@@ -63,6 +109,8 @@ func runCues(ctx context.Context, opts cuesOptions) error {
 		Subtitle:     opts.subtitle,
 		SubtitleFile: opts.subtitleFile,
 		FPS:          opts.fps,
+		Detector:     face.DetectorModel(opts.detector),
+		Landmarks:    face.LandmarkModel(opts.landmarks),
 	})
 	if err != nil {
 		return err
@@ -78,16 +126,75 @@ func runCues(ctx context.Context, opts cuesOptions) error {
 	return writeCuesText(opts.out, c)
 }
 
+// detectionText says which networks found the faces and, for auto, how
+// often SSD ran: "auto detector, SSD on 3 of 5 frames tiny missed;
+// landmarks net".
+func detectionText(d cues.Detection) string {
+	s := string(d.Detector) + " detector"
+	if d.Detector == face.DetectorAuto {
+		s += fmt.Sprintf(", SSD on %d of %d frames tiny missed", d.SSDFrames, d.TinyMisses)
+	}
+	return s + "; landmarks " + string(d.Landmarks)
+}
+
+// writeFaceTimeline prints, in time order, the main face's expression
+// segments, the facial actions (other tracks' named as such) and the peak
+// moment, then the range of the main face's head pose.
+func writeFaceTimeline(b *strings.Builder, v *cues.Visual) {
+	type line struct {
+		start float64
+		order int // at equal starts: expressions, actions, peak
+		text  string
+	}
+	var lines []line
+	for _, s := range v.Summary {
+		lines = append(lines, line{s.Start, 0, fmt.Sprintf("%5.1f–%.1f s  %s, mean %.2f", s.Start, s.End, s.Expression, s.MeanProb)})
+	}
+	for _, e := range v.Actions {
+		text := e.Text()
+		if e.Track != v.MainTrack {
+			text = fmt.Sprintf("track %d: %s", e.Track, text)
+		}
+		lines = append(lines, line{e.Start, 1, fmt.Sprintf("%5.1f–%.1f s  %s", e.Start, e.End, text)})
+	}
+	if p := v.Peak; p != nil {
+		lines = append(lines, line{p.T, 2, fmt.Sprintf("%5.1f s      peak: %s", p.T, p.Reason)})
+	}
+	sort.SliceStable(lines, func(i, j int) bool {
+		if lines[i].start != lines[j].start {
+			return lines[i].start < lines[j].start
+		}
+		return lines[i].order < lines[j].order
+	})
+	for _, l := range lines {
+		fmt.Fprintf(b, "       %s\n", l.text)
+	}
+	if len(v.HeadPose) > 0 {
+		fmt.Fprintf(b, "       head pose over %d frames: yaw %s, pitch %s, roll %s\n", len(v.HeadPose),
+			poseRange(v.HeadPose, func(p actions.Pose) float64 { return p.Yaw }),
+			poseRange(v.HeadPose, func(p actions.Pose) float64 { return p.Pitch }),
+			poseRange(v.HeadPose, func(p actions.Pose) float64 { return p.Roll }))
+	}
+}
+
+// poseRange is the range of one angle of poses: "-5° to +12°".
+func poseRange(poses []actions.Pose, angle func(actions.Pose) float64) string {
+	lo, hi := angle(poses[0]), angle(poses[0])
+	for _, p := range poses[1:] {
+		lo, hi = min(lo, angle(p)), max(hi, angle(p))
+	}
+	return fmt.Sprintf("%+.0f° to %+.0f°", lo, hi)
+}
+
 // writeCuesText prints the cues for a person to read.
 func writeCuesText(w io.Writer, c *cues.Cues) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %.1f s\n", c.Clip, c.Duration)
 	v := c.Visual
 	if v.Present {
-		fmt.Fprintf(&b, "face:  %d frames, %d detections, %d tracks\n", v.FramesAnalyzed, len(v.Faces), len(v.Tracks))
-		for _, s := range v.Summary {
-			fmt.Fprintf(&b, "       %-9s %5.1f–%.1f s  mean %.2f\n", s.Expression, s.Start, s.End, s.MeanProb)
-		}
+		fmt.Fprintf(&b, "face:  %d frames, %d detections, %d tracks, main track %d; %s\n",
+			v.FramesAnalyzed, len(v.Faces), len(v.Tracks), v.MainTrack, detectionText(v.Detection))
+		writeFaceTimeline(&b, &v)
 	} else {
 		fmt.Fprintf(&b, "face:  none (%s)\n", v.Reason)
 	}

@@ -34,9 +34,11 @@ func TestCuesJSON(t *testing.T) {
 		Visual   struct {
 			FramesAnalyzed int `json:"frames_analyzed"`
 			Faces          []struct {
-				T     float64 `json:"t"`
-				Frame *int    `json:"frame"`
-				Track int     `json:"track"`
+				T         float64      `json:"t"`
+				Frame     *int         `json:"frame"`
+				Track     int          `json:"track"`
+				Box       [4]float64   `json:"box"`
+				Landmarks [][2]float64 `json:"landmarks"`
 			} `json:"faces"`
 			Tracks  []json.RawMessage `json:"tracks"`
 			Summary []struct {
@@ -45,6 +47,27 @@ func TestCuesJSON(t *testing.T) {
 				End        float64 `json:"end_s"`
 				MeanProb   float64 `json:"mean_prob"`
 			} `json:"summary"`
+			MainTrack int `json:"main_track"`
+			Actions   []struct {
+				Action string   `json:"action"`
+				Start  *float64 `json:"start_s"`
+				End    *float64 `json:"end_s"`
+				Track  int      `json:"track"`
+			} `json:"actions"`
+			HeadPose []struct {
+				T                *float64 `json:"t"`
+				Yaw, Pitch, Roll *float64
+			} `json:"head_pose"`
+			Peak *struct {
+				T      *float64 `json:"t"`
+				Reason string   `json:"reason"`
+			} `json:"peak"`
+			Detection struct {
+				Detector  string `json:"detector"`
+				Landmarks string `json:"landmarks"`
+				Frames    int    `json:"frames"`
+				SSDFrames *int   `json:"ssd_frames"`
+			} `json:"detection"`
 		} `json:"visual"`
 		Audio struct {
 			Present     bool                                  `json:"present"`
@@ -85,6 +108,43 @@ func TestCuesJSON(t *testing.T) {
 			break
 		}
 	}
+	// Landmarks by default: 68 points per face, around its box; the main
+	// face's head pose in each of its frames; the detector's counts.
+	v := got.Visual
+	for _, f := range v.Faces {
+		if len(f.Landmarks) != 68 {
+			t.Errorf("face at %.2f s has %d landmarks, want 68", f.T, len(f.Landmarks))
+			break
+		}
+		if p := f.Landmarks[30]; p[0] < f.Box[0] || p[0] > f.Box[0]+f.Box[2] || p[1] < f.Box[1] || p[1] > f.Box[1]+f.Box[3] {
+			t.Errorf("face at %.2f s: nose tip %v outside the box %v", f.T, p, f.Box)
+		}
+	}
+	if d := v.Detection; d.Detector != "auto" || d.Landmarks != "net" || d.Frames != v.FramesAnalyzed || d.SSDFrames == nil {
+		t.Errorf("detection %+v", d)
+	}
+	mainFrames := 0
+	for _, f := range v.Faces {
+		if f.Track == v.MainTrack {
+			mainFrames++
+		}
+	}
+	if v.Actions == nil || len(v.HeadPose) != mainFrames || mainFrames == 0 {
+		t.Errorf("actions %v, %d head poses for %d frames of the main face", v.Actions, len(v.HeadPose), mainFrames)
+	}
+	for _, p := range v.HeadPose {
+		if p.T == nil || p.Yaw == nil || p.Pitch == nil || p.Roll == nil {
+			t.Fatalf("head pose %+v lacks t, yaw, pitch or roll", p)
+		}
+	}
+	for _, a := range v.Actions {
+		if a.Action == "" || a.Start == nil || a.End == nil || a.Track == 0 {
+			t.Fatalf("action %+v lacks action, start_s, end_s or track", a)
+		}
+	}
+	if v.Peak != nil && (v.Peak.T == nil || v.Peak.Reason == "") {
+		t.Errorf("peak %+v", v.Peak)
+	}
 	if !got.Audio.Present || got.Audio.F0 == nil || got.Audio.Jitter == nil || got.Audio.Shimmer == nil || got.Audio.SpeechRate <= 0 {
 		t.Errorf("audio: %+v", got.Audio)
 	}
@@ -110,7 +170,8 @@ func TestCuesText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"voice: F0", "happy (happy, negated)", "1 exclamations"} {
+	for _, want := range []string{"voice: F0", "happy (happy, negated)", "1 exclamations",
+		"auto detector, SSD on 0 of 0 frames tiny missed; landmarks net", "happy, mean", "head pose over 15 frames: yaw "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -154,6 +215,32 @@ func TestCuesErrors(t *testing.T) {
 			code := execute(context.Background(), tt.args, &out, &errOut)
 			if code != tt.code || !strings.Contains(errOut.String(), tt.msg) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut.String(), tt.code, tt.msg)
+			}
+		})
+	}
+}
+
+// TestFaceFlags checks that a --detector or --landmarks value that names
+// no model is a usage error of cues and infer, every such flag reported,
+// before the clip is read.
+func TestFaceFlags(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		msgs []string
+	}{
+		{"cues detector", []string{"cues", "--detector", "yolo", "missing.mp4"}, []string{`--detector: detector "yolo" is not one of tiny, ssd, auto`}},
+		{"cues both", []string{"cues", "--detector", "mtcnn", "--landmarks", "dlib", "missing.mp4"},
+			[]string{`--detector: detector "mtcnn" is not`, `--landmarks: landmark model "dlib" is not one of net, tiny, none`}},
+		{"infer landmarks", []string{"infer", "--landmarks", "68", "missing.mp4"}, []string{`--landmarks: landmark model "68"`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := execute(context.Background(), tt.args, &out, &errOut)
+			for _, msg := range tt.msgs {
+				if code != 2 || !strings.Contains(errOut.String(), msg) {
+					t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut.String(), msg)
+				}
 			}
 		})
 	}

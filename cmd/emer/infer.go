@@ -19,6 +19,7 @@ import (
 	"emer/internal/config"
 	"emer/internal/cues"
 	"emer/internal/explain"
+	"emer/internal/face"
 	"emer/internal/infer"
 	"emer/internal/llm"
 	"emer/internal/store"
@@ -38,6 +39,8 @@ type inferOptions struct {
 	audio        bool
 	lang         string
 	fps          float64
+	detector     string // tiny, ssd or auto
+	landmarks    string // net, tiny or none
 	json         bool
 
 	dataset, media, out, openset, jsonl string
@@ -125,6 +128,7 @@ Examples:
 	f.BoolVar(&opts.audio, "audio", false, "llm backend: send the clip's 16 kHz audio too (models that take audio)")
 	f.StringVar(&opts.lang, "lang", explain.English, "language of the explanation and of the prompt: en or zh")
 	f.Float64Var(&opts.fps, "fps", cues.DefaultFPS, "video frames analysed per second for the cues")
+	addFaceFlags(cmd, &opts.detector, &opts.landmarks)
 	f.BoolVar(&opts.json, "json", false, "one JSON object per clip, one per line, in argument order")
 	f.StringVar(&opts.dataset, "dataset", "", "EMER CSV of clips to explain (names + subtitles, engsubs or chisubs)")
 	f.StringVar(&opts.media, "media", "", "with --dataset: the folder holding the clips")
@@ -196,6 +200,9 @@ func checkInferFlags(cmd *cobra.Command, o *inferOptions) error {
 	if o.fps == 0 || (cues.Options{FPS: o.fps}).Validate() != nil {
 		probs = append(probs, fmt.Sprintf("--fps must be a number of frames a second in (0, %g], got %g", cues.MaxFPS, o.fps))
 	}
+	if err := checkFaceFlags(o.detector, o.landmarks); err != nil {
+		probs = append(probs, err.Error())
+	}
 	if len(probs) > 0 {
 		return usageErrorf("%s", strings.Join(probs, "\n  "))
 	}
@@ -224,7 +231,8 @@ func runInfer(ctx context.Context, opts inferOptions) error {
 		}
 		defer db.Close()
 	}
-	cc := cues.Config{FPS: opts.fps, ModelsDir: opts.cfg.Models, VoiceFeatures: opts.backend == backendLocal}
+	cc := cues.Config{FPS: opts.fps, ModelsDir: opts.cfg.Models, VoiceFeatures: opts.backend == backendLocal,
+		Detector: face.DetectorModel(opts.detector), Landmarks: face.LandmarkModel(opts.landmarks)}
 	if opts.cfg.ASRURL != "" {
 		cc.Transcribe = newTranscriber(opts, db)
 	}

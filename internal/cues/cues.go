@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 
+	"emer/internal/face"
 	"emer/internal/media"
 	"emer/internal/textcue"
 	"emer/internal/vocal"
@@ -36,6 +37,10 @@ type Options struct {
 	FPS float64
 	// ModelsDir is the face model directory; empty means models.Dir().
 	ModelsDir string
+	// Detector and Landmarks choose the face detector and landmark net,
+	// as in Config.
+	Detector  face.DetectorModel
+	Landmarks face.LandmarkModel
 }
 
 // Cues are the measured cues of one clip.
@@ -85,7 +90,7 @@ func (o Options) Validate() error {
 // (runtime.GOMAXPROCS); it fails as (*Extractor).Analyze does, or on
 // options Validate refuses. To analyse many clips, share one Extractor.
 func Analyze(ctx context.Context, clip string, opts Options) (*Cues, error) {
-	e, err := NewExtractor(Config{FPS: opts.FPS, ModelsDir: opts.ModelsDir})
+	e, err := NewExtractor(Config{FPS: opts.FPS, ModelsDir: opts.ModelsDir, Detector: opts.Detector, Landmarks: opts.Landmarks})
 	if err != nil {
 		return nil, err
 	}

@@ -329,6 +329,10 @@ func TestPartsAbsent(t *testing.T) {
 			if right < 2000 || right > 7680 {
 				t.Errorf("rightmost box edge at %.0f px in a 7680 px frame", right)
 			}
+			// Landmarks too: each face's lie in its box.
+			for _, f := range c.Visual.Faces {
+				checkLandmarksInBox(t, f)
+			}
 		}},
 	}
 	for _, tt := range tests {
@@ -440,8 +444,9 @@ func TestChineseSubtitle(t *testing.T) {
 }
 
 // BenchmarkAnalyze30s measures Analyze on a 30 s 1280×720 clip built from
-// sample6.jpg (five faces) and looped test16k.wav, at the default rate and
-// at 1 and 2 frames a second. It reports × real time and the ratio to
+// sample6.jpg (five faces) and looped test16k.wav: by default (2 frames a
+// second, FaceLandmark68Net), at 1 and 2 frames a second, and with the
+// tiny landmark net or none. It reports × real time and the ratio to
 // ffmpeg decoding the whole clip and nothing else (the best of three
 // plain decodes, `ffmpeg -i clip -f null -`, timed before the runs), and
 // the CPU time a clip takes, ffmpeg's included, which other load on the
@@ -455,15 +460,20 @@ func BenchmarkAnalyze30s(b *testing.B) {
 		decodeOnly(b, clip)
 		decode = min(decode, time.Since(start))
 	}
-	for _, fps := range []float64{0, 1, 2} {
-		name := "default"
-		if fps > 0 {
-			name = fmt.Sprintf("fps%g", fps)
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		opts Options
+	}{
+		{"default", Options{}},
+		{"fps1", Options{FPS: 1}},
+		{"fps2", Options{FPS: 2}},
+		{"landmarks-tiny", Options{Landmarks: face.LandmarksTiny}},
+		{"landmarks-none", Options{Landmarks: face.LandmarksNone}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
 			cpu := cpuSeconds()
 			for b.Loop() {
-				if _, err := Analyze(context.Background(), clip, Options{FPS: fps}); err != nil {
+				if _, err := Analyze(context.Background(), clip, bc.opts); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -34,6 +34,14 @@ type Config struct {
 	// with, at most CPUs; 0 chooses half of the clip's share of CPUs (at
 	// least one), the share being CPUs over the clips in flight.
 	DecodeThreads int
+	// Detector is the face detector: tiny, ssd or auto (the default),
+	// which runs SSD on the frames the tiny detector finds nothing in
+	// within a budget per clip (face.ClipPolicy).
+	Detector face.DetectorModel
+	// Landmarks is the landmark net: net (the default), tiny, or none,
+	// which leaves out the landmarks and the facial actions, head pose
+	// and peak measured from them.
+	Landmarks face.LandmarkModel
 	// VoiceFeatures measures the voice-emotion model's features of each
 	// clip's speech (Audio.Features).
 	VoiceFeatures bool
@@ -49,6 +57,9 @@ func (c Config) Validate() error {
 	if err := (Options{FPS: c.FPS}).Validate(); err != nil {
 		return err
 	}
+	if err := c.faceOptions().Validate(); err != nil {
+		return err
+	}
 	if c.CPUs < 0 {
 		return fmt.Errorf("CPU budget %d must be a number of cores, or 0 for all of them", c.CPUs)
 	}
@@ -56,6 +67,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("decoding threads %d must be between 1 and the CPU budget %d, or 0 to choose", c.DecodeThreads, c.cpus())
 	}
 	return nil
+}
+
+// faceOptions are the face analyzer's options, defaults filled in.
+func (c Config) faceOptions() face.Options {
+	o := face.Options{Detector: c.Detector, Landmarks: c.Landmarks}
+	if o.Detector == "" {
+		o.Detector = face.DetectorAuto
+	}
+	if o.Landmarks == "" {
+		o.Landmarks = face.LandmarksNet
+	}
+	return o
 }
 
 func (c Config) cpus() int {
@@ -125,13 +148,28 @@ type tokens interface {
 
 var _ tokens = (*semaphore.Weighted)(nil)
 
-// faceFinder finds the faces of an image and reads their expressions. It
-// must be safe for concurrent use, as the face networks are.
+// faceFinder holds the face networks and makes, for each clip, what
+// finds the faces of its frames. It must be safe for concurrent use, as
+// the face networks are.
 type faceFinder interface {
-	Faces(img *face.RGB) ([]face.Face, error)
+	clip() clipFaces
 }
 
-var _ faceFinder = (*face.Analyzer)(nil)
+// clipFaces finds the faces of one clip's frames and reads their
+// expressions (and landmarks), as face.Clip does. Frames may be given to
+// it from several goroutines at once.
+type clipFaces interface {
+	Faces(img *face.RGB) ([]face.Face, error)
+	Stats() face.ClipStats
+}
+
+var _ clipFaces = (*face.Clip)(nil)
+
+// analyzer is the face networks as a faceFinder: a face.Clip per clip,
+// with the default budget of SSD passes.
+type analyzer struct{ *face.Analyzer }
+
+func (a analyzer) clip() clipFaces { return a.Clip(face.ClipPolicy{}) }
 
 // NewExtractor returns an Extractor with settings cfg. It fails only on
 // settings that Validate refuses; face models that are missing or damaged
@@ -144,6 +182,8 @@ func NewExtractor(cfg Config) (*Extractor, error) {
 		cfg.FPS = DefaultFPS
 	}
 	cfg.CPUs = cfg.cpus()
+	fo := cfg.faceOptions()
+	cfg.Detector, cfg.Landmarks = fo.Detector, fo.Landmarks
 	e := &Extractor{
 		cfg:    cfg,
 		tokens: semaphore.NewWeighted(int64(cfg.CPUs)),
@@ -152,7 +192,7 @@ func NewExtractor(cfg Config) (*Extractor, error) {
 			return info.DecodeFrames(ctx, opts, fn)
 		},
 	}
-	e.faces = sync.OnceValues(func() (faceFinder, error) { return loadFaces(cfg.ModelsDir) })
+	e.faces = sync.OnceValues(func() (faceFinder, error) { return loadFaces(cfg.ModelsDir, fo) })
 	return e, nil
 }
 
@@ -178,7 +218,7 @@ type faceLoadError struct {
 func (e *faceLoadError) Error() string { return e.reason }
 func (e *faceLoadError) Unwrap() error { return e.err }
 
-func loadFaces(dir string) (faceFinder, error) {
+func loadFaces(dir string, opts face.Options) (faceFinder, error) {
 	if dir == "" {
 		d, err := models.Dir()
 		if err != nil {
@@ -186,10 +226,10 @@ func loadFaces(dir string) (faceFinder, error) {
 		}
 		dir = d
 	}
-	an, err := face.Load(dir, face.Options{})
+	an, err := face.Load(dir, opts)
 	switch {
 	case err == nil:
-		return an, nil
+		return analyzer{an}, nil
 	case errors.Is(err, models.ErrNotInstalled):
 		return nil, &faceLoadError{"face models are not installed: run `emer models install`", err}
 	case errors.Is(err, models.ErrCorrupt):

@@ -145,6 +145,9 @@ type gatedFaces struct {
 	peak    atomic.Int64
 }
 
+func (g *gatedFaces) clip() clipFaces       { return g }
+func (g *gatedFaces) Stats() face.ClipStats { return face.ClipStats{} }
+
 func (g *gatedFaces) Faces(img *face.RGB) ([]face.Face, error) {
 	n := g.running.Add(1)
 	defer g.running.Add(-1)
@@ -309,6 +312,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative threads", Config{CPUs: 2, DecodeThreads: -2}, "decoding threads -2"},
 		{"threads over budget", Config{CPUs: 2, DecodeThreads: 3}, "decoding threads 3 must be between 1 and the CPU budget 2"},
 		{"frame rate", Config{FPS: 61}, "frame rate 61"},
+		{"networks", Config{Detector: face.DetectorTiny, Landmarks: face.LandmarksNone}, ""},
+		{"detector", Config{Detector: "yolo"}, `detector "yolo" is not one of tiny, ssd, auto`},
+		{"landmarks", Config{Landmarks: "dlib"}, `landmark model "dlib" is not one of net, tiny, none`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,17 +1,23 @@
 package cues
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"sync"
 
+	"emer/internal/actions"
 	"emer/internal/face"
 	"emer/internal/media"
 )
 
-// Visual is the face part: faces and expressions in the frames analysed,
-// the tracks that link them, and the main face's expressions over time.
+// Visual is the face part: faces, their landmarks and expressions in the
+// frames analysed, the tracks that link them, the main face's expressions
+// over time, and the facial actions and head movements measured from the
+// landmarks.
 type Visual struct {
 	Present        bool         `json:"present"`
 	Reason         string       `json:"reason,omitempty"`
@@ -26,6 +32,28 @@ type Visual struct {
 	MainTrack int `json:"main_track"`
 	// Summary is the main face's dominant expression over time.
 	Summary []face.Segment `json:"summary"`
+	// Actions are the facial actions and head movements of every track
+	// (package actions), in order of start, each naming its track; none
+	// without landmarks.
+	Actions []actions.Event `json:"actions"`
+	// HeadPose is the main face's head pose in each frame it was measured
+	// in, in degrees.
+	HeadPose []actions.Pose `json:"head_pose"`
+	// Peak is the main face's moment of strongest change from its neutral
+	// face, when it has one.
+	Peak *actions.Peak `json:"peak,omitempty"`
+	// Detection says which networks found the faces and what the
+	// detector did on the clip.
+	Detection Detection `json:"detection"`
+}
+
+// Detection is the face networks a clip was analysed with and the
+// detector's counts (face.ClipStats): with the auto detector, SSD runs
+// only on frames the tiny detector finds nothing in, within a budget.
+type Detection struct {
+	Detector  face.DetectorModel `json:"detector"`
+	Landmarks face.LandmarkModel `json:"landmarks"`
+	face.ClipStats
 }
 
 // Face is one face in one frame.
@@ -37,6 +65,9 @@ type Face struct {
 	Score       float64            `json:"score"`
 	Expressions map[string]float64 `json:"expressions"`
 	Track       int                `json:"track"` // ID of its track
+	// Landmarks are the face's 68 points [x, y] in pixels to the
+	// hundredth, in the iBUG 300-W layout; none without a landmark net.
+	Landmarks [][2]float64 `json:"landmarks,omitempty"`
 }
 
 // maxSide bounds the longer side of the frames analysed: the detector sees
@@ -48,7 +79,9 @@ const maxSide = 1280
 // the tokens of the CPU budget as Extractor describes.
 func (e *Extractor) analyzeVisual(ctx context.Context, info *media.Info) (Visual, []string) {
 	fps := e.cfg.FPS
-	v := Visual{FPS: fps, Faces: []Face{}, Tracks: []face.Track{}, Summary: []face.Segment{}}
+	v := Visual{FPS: fps, Faces: []Face{}, Tracks: []face.Track{}, Summary: []face.Segment{},
+		Actions: []actions.Event{}, HeadPose: []actions.Pose{},
+		Detection: Detection{Detector: e.cfg.Detector, Landmarks: e.cfg.Landmarks}}
 	absent := func(reason string) (Visual, []string) {
 		v.Reason = reason
 		return v, []string{"visual: " + reason}
@@ -57,16 +90,17 @@ func (e *Extractor) analyzeVisual(ctx context.Context, info *media.Info) (Visual
 		return absent("the clip has no video stream")
 	}
 	v.Width, v.Height = info.Width, info.Height
-	an, err := e.faces()
+	finder, err := e.faces()
 	if err != nil {
 		return absent(err.Error())
 	}
+	faces := finder.clip()
 
 	// Decoding and face analysis overlap: ffmpeg decodes while the frames
 	// already delivered are analysed, each on a token of the clip's
 	// decoding (lent) or, when all of those are busy, on a token free in
 	// the budget at the time. Frames larger than maxSide are scaled down
-	// by ffmpeg; boxes are scaled back.
+	// by ffmpeg; boxes and landmarks are scaled back.
 	threads := e.decodeThreads()
 	if err := e.tokens.Acquire(ctx, int64(threads)); err != nil {
 		return absent(err.Error()) // ctx ended: Analyze fails
@@ -121,19 +155,15 @@ func (e *Extractor) analyzeVisual(ctx context.Context, info *media.Info) (Visual
 		}
 		wg.Go(func() {
 			defer release()
-			faces, err := an.Faces(&face.RGB{W: f.Width, H: f.Height, Pix: f.Pix})
+			found, err := faces.Faces(&face.RGB{W: f.Width, H: f.Height, Pix: f.Pix})
 			if err != nil {
 				err = fmt.Errorf("frame at %.2f s: %w", f.Time, err)
 			}
 			if f.Width > 0 && v.Width > 0 && f.Width != v.Width {
-				sx, sy := float64(v.Width)/float64(f.Width), float64(v.Height)/float64(f.Height)
-				for i := range faces {
-					b := &faces[i].Box
-					b.X, b.Y, b.W, b.H = b.X*sx, b.Y*sy, b.W*sx, b.H*sy
-				}
+				scaleFaces(found, float64(v.Width)/float64(f.Width), float64(v.Height)/float64(f.Height))
 			}
 			mu.Lock()
-			all = append(all, result{face.FrameFaces{T: f.Time, Faces: faces}, f.Index, err})
+			all = append(all, result{face.FrameFaces{T: f.Time, Faces: found}, f.Index, err})
 			mu.Unlock()
 		})
 		return nil
@@ -149,6 +179,7 @@ func (e *Extractor) analyzeVisual(ctx context.Context, info *media.Info) (Visual
 		frames = append(frames, r.ff)
 	}
 	v.FramesAnalyzed = len(frames)
+	v.Detection.ClipStats = faces.Stats()
 	var warn []string
 	switch {
 	case faceErr != nil:
@@ -172,7 +203,73 @@ func (e *Extractor) analyzeVisual(ctx context.Context, info *media.Info) (Visual
 	v.Tracks = tracks
 	v.MainTrack = tracks[main].ID
 	v.Summary = clampSegments(face.Summarize(tracks[main], 1/fps), info.Duration)
+	warn = append(warn, measureActions(&v, tracks, main)...)
 	return v, warn
+}
+
+// scaleFaces scales the boxes and landmarks of faces found in a frame
+// shrunk for analysis back to the clip's pixels: x by sx, y by sy.
+func scaleFaces(faces []face.Face, sx, sy float64) {
+	for i := range faces {
+		b := &faces[i].Box
+		b.X, b.Y, b.W, b.H = b.X*sx, b.Y*sy, b.W*sx, b.H*sy
+		if lm := faces[i].Landmarks; lm != nil {
+			for k := range lm {
+				lm[k].X *= sx
+				lm[k].Y *= sy
+			}
+		}
+	}
+}
+
+// measureActions measures the facial actions of every track with
+// landmarks (package actions) into v: the events of all of them, and the
+// head pose and peak of the main track, tracks[main]. A track the
+// measures refuse is left out with a warning.
+func measureActions(v *Visual, tracks []face.Track, main int) []string {
+	var warn []string
+	opts := actions.DefaultOptions()
+	for i, t := range tracks {
+		tr := actionTrack(t)
+		if len(tr.Frames) == 0 {
+			continue
+		}
+		res, err := actions.Analyze(tr, opts)
+		if err != nil {
+			warn = append(warn, fmt.Sprintf("visual: facial actions of track %d: %v", t.ID, err))
+			continue
+		}
+		v.Actions = append(v.Actions, res.Events...)
+		if i == main {
+			v.HeadPose = append(v.HeadPose, res.Pose...)
+			v.Peak = res.Peak
+		}
+	}
+	slices.SortStableFunc(v.Actions, func(a, b actions.Event) int {
+		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Track, b.Track))
+	})
+	return warn
+}
+
+// actionTrack is the track as package actions reads it: the points with
+// landmarks, their boxes and expression probabilities.
+func actionTrack(t face.Track) actions.Track {
+	tr := actions.Track{ID: t.ID}
+	for _, p := range t.Points {
+		if p.Landmarks == nil {
+			continue
+		}
+		f := actions.Frame{
+			T:    p.T,
+			Box:  &actions.Box{X: p.Box.X, Y: p.Box.Y, W: p.Box.W, H: p.Box.H},
+			Expr: p.Expressions.Map(),
+		}
+		for k, q := range p.Landmarks {
+			f.Points[k] = [2]float64{q.X, q.Y}
+		}
+		tr.Frames = append(tr.Frames, f)
+	}
+	return tr
 }
 
 // listFaces lists the faces of frames in order, each with the ID of its
@@ -197,8 +294,22 @@ func listFaces(frames []face.FrameFaces, tracks []face.Track) []Face {
 				Score:       f.Score,
 				Expressions: f.Expressions.Map(),
 				Track:       trackOf[i][j],
+				Landmarks:   roundedLandmarks(f.Landmarks),
 			})
 		}
+	}
+	return out
+}
+
+// roundedLandmarks returns the points of lm to the hundredth of a pixel,
+// nil for no landmarks.
+func roundedLandmarks(lm *face.Landmarks) [][2]float64 {
+	if lm == nil {
+		return nil
+	}
+	out := make([][2]float64, len(lm))
+	for i, p := range lm {
+		out[i] = [2]float64{math.Round(p.X*100) / 100, math.Round(p.Y*100) / 100}
 	}
 	return out
 }
