@@ -23,16 +23,18 @@ var groundFaces = map[string]struct{ photo, crop string }{
 // subtitle says.
 const groundSpeech = "Thank you so much. I am really glad to see you again today."
 
-// groundClip makes dir/name.mp4: the face still for the length of the
-// audio, the audio being the speech through the ffmpeg audio filter
-// afilter ("" for none), or chords alone when speech is false, or the
-// speech with chords mixed in chordsGain under it when chordsGain > 0.
+// clipSpec is one clip groundClips makes: dir/name.mp4, the face still
+// for the length of the audio; the audio is the speech through the ffmpeg
+// audio filter afilter ("" for none), or chords alone when speech is
+// false, or the speech with chords mixed in at chordsGain when
+// chordsGain > 0.
 type clipSpec struct {
 	name, face, afilter string
 	speech              bool
 	chordsGain          float64
 }
 
+// groundClips makes the clips of specs in dir.
 func groundClips(t *testing.T, dir string, specs ...clipSpec) {
 	t.Helper()
 	needFFmpeg(t, "espeak-ng")

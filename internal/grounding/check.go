@@ -207,21 +207,35 @@ func (r *Rule) match(text string) (negated, ok bool) {
 			return false, false
 		}
 	}
-	at := -1
+	at, end := -1, -1
 	if p.en != nil {
 		if loc := p.en.FindStringIndex(text); loc != nil {
-			at = loc[0]
+			at, end = loc[0], loc[1]
 		}
 	}
 	for _, z := range r.ZH {
 		if i := strings.Index(text, z); i >= 0 && (at < 0 || i < at) {
-			at = i
+			at, end = i, -1
 		}
 	}
 	if at < 0 {
 		return false, false
 	}
-	return negatedBefore(text[:at]), true
+	return negatedBefore(text[:at]) || end >= 0 && negatedWithin(text[at:end]), true
+}
+
+// negatedWithin reports whether an English phrase matched with words in
+// between holds a negator ("the volume was not high"), unless it starts
+// with one ("no expression" is the phrase itself).
+func negatedWithin(span string) bool {
+	toks := enWord.FindAllString(span, -1)
+	for i, t := range toks {
+		t = strings.ToLower(t)
+		if enNegators[t] || strings.HasSuffix(t, "n't") || strings.HasSuffix(t, "n’t") {
+			return i > 0
+		}
+	}
+	return false
 }
 
 // English negators within negWords words before a phrase negate it;
@@ -235,7 +249,7 @@ const (
 var (
 	enNegators    = map[string]bool{"not": true, "no": true, "never": true, "without": true, "nor": true, "neither": true, "hardly": true, "barely": true, "rarely": true, "seldom": true, "cannot": true, "lack": true, "lacks": true, "lacked": true, "lacking": true}
 	zhNegators    = []string{"没有", "没", "不", "未", "无", "毫无", "并未", "从未"}
-	zhNotNegating = []string{"不断", "不停", "忍不住", "不禁", "不由", "不住", "不仅", "不时", "无比", "不少", "无法掩饰", "掩饰不住", "止不住"}
+	zhNotNegating = []string{"不断", "不停", "忍不住", "不禁", "不由", "不住", "不仅", "不时", "无比", "不少", "无法掩饰", "掩饰不住", "止不住", "不一会", "不久", "不得不", "不管", "不论", "毫不犹豫"}
 	enWord        = regexp.MustCompile(`[\p{L}'’]+`)
 )
 
