@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -185,27 +186,38 @@ func TestBuildCheckPredictions(t *testing.T) {
 	}
 }
 
+// TestBuildCheckMissingMedia checks that a clip without media, or with
+// broken media, is reported, its claims unverifiable, and the command
+// exits 1 after checking the others.
 func TestBuildCheckMissingMedia(t *testing.T) {
+	needFFmpeg(t)
 	dir := t.TempDir()
-	writeCSV(t, filepath.Join(dir, "pred.csv"), []string{"name", "english"}, []string{"ghost", "He smiled. He sat in a car."})
+	if err := os.WriteFile(filepath.Join(dir, "broken.mp4"), []byte("not a video at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeCSV(t, filepath.Join(dir, "pred.csv"), []string{"name", "english"}, []string{"ghost", "He smiled. He sat in a car."}, []string{"broken", "He frowned."})
 	code, out, errOut := run(t, "build", "check", "--pred", filepath.Join(dir, "pred.csv"), "--media", dir, "--json")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1: %s", code, errOut)
 	}
-	if !strings.Contains(errOut, "ghost") || !strings.Contains(errOut, "no media file") {
-		t.Errorf("stderr does not name the clip without media: %s", errOut)
+	if !strings.Contains(errOut, "ghost") || !strings.Contains(errOut, "no media file") || !strings.Contains(errOut, "broken") {
+		t.Errorf("stderr does not name the clips without media and with broken media: %s", errOut)
 	}
 	got := decodeCheck(t, out)
-	if len(got.Clips) != 1 || len(got.Clips[0].Claims) != 2 {
-		t.Fatalf("clips %+v, want ghost with 2 claims", got.Clips)
+	if len(got.Clips) != 2 || len(got.Clips[0].Claims) != 2 || len(got.Clips[1].Claims) != 1 {
+		t.Fatalf("clips %+v, want ghost with 2 claims and broken with 1", got.Clips)
 	}
-	for _, cl := range got.Clips[0].Claims {
-		if cl.Verdict != grounding.Unverifiable {
-			t.Errorf("%q is %s", cl.Text, cl.Verdict)
+	for _, c := range got.Clips {
+		for _, cl := range c.Claims {
+			if cl.Verdict != grounding.Unverifiable {
+				t.Errorf("%s: %q is %s", c.Name, cl.Text, cl.Verdict)
+			}
 		}
 	}
-	if r, _ := got.Clips[0].Claims[0].Evidence["reason"].(string); !strings.Contains(r, "could not be measured") {
-		t.Errorf("reason %q does not say the clip could not be measured", r)
+	for _, c := range []int{0, 1} {
+		if r, _ := got.Clips[c].Claims[0].Evidence["reason"].(string); !strings.Contains(r, "could not be measured") {
+			t.Errorf("%s: reason %q does not say the clip could not be measured", got.Clips[c].Name, r)
+		}
 	}
 }
 

@@ -44,32 +44,41 @@ func readDrafts(t *testing.T, path string) []map[string]string {
 // sentence must cite.
 var measured = []string{"mean_prob", "events", "f0_mean_hz", "speech_rate", "shimmer_local", "probs", "valence", "words", "magnitude", "change", "t"}
 
-// TestBuildDraft drafts two clips of known content and a clip whose media
-// is missing: every sentence of a draft cites a measurement, the drafts
-// are annotation records emer build cost reads, and the missing clip
-// makes the command exit 1 after writing the others.
+// TestBuildDraft drafts two clips of known content, a clip whose media is
+// missing and one whose media is broken: every sentence of a draft cites
+// a measurement, the drafts are annotation records emer build cost reads,
+// and the two failed clips make the command exit 1 after writing the
+// others.
 func TestBuildDraft(t *testing.T) {
 	dir := t.TempDir()
 	groundClips(t, dir,
 		clipSpec{name: "plain", face: "happy", speech: true},
 		clipSpec{name: "louder", face: "neutral", speech: true, afilter: "volume=0.25,volume=volume=4:enable='between(t,3.2,4.4)'"},
 	)
+	if err := os.WriteFile(filepath.Join(dir, "broken.mp4"), []byte("not a video at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ds := filepath.Join(dir, "ds.csv")
-	writeCSV(t, ds, []string{"names", "subtitles"}, []string{"plain", groundSpeech}, []string{"louder", groundSpeech}, []string{"ghost", "Nobody is here."})
+	writeCSV(t, ds, []string{"names", "subtitles"}, []string{"plain", groundSpeech}, []string{"broken", groundSpeech},
+		[]string{"louder", groundSpeech}, []string{"ghost", "Nobody is here."})
 
 	for _, lang := range []string{"en", "zh"} {
 		t.Run(lang, func(t *testing.T) {
 			out := filepath.Join(dir, "drafts-"+lang+".csv")
 			code, stdout, errOut := run(t, "build", "draft", "--dataset", ds, "--media", dir, "--out", out, "--lang", lang, "--json")
-			if code != 1 || !strings.Contains(errOut, "ghost") {
-				t.Fatalf("exit %d, want 1 naming ghost: %s", code, errOut)
+			if code != 1 || !strings.Contains(errOut, "ghost") || !strings.Contains(errOut, "broken") {
+				t.Fatalf("exit %d, want 1 naming ghost and broken: %s", code, errOut)
 			}
 			var sum draftSummary
 			if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 				t.Fatalf("%v: %s", err, stdout)
 			}
-			if sum.Clips != 3 || sum.Drafted != 2 || len(sum.Failed) != 1 || sum.Failed[0].Name != "ghost" {
-				t.Errorf("summary %+v, want 3 clips, 2 drafted, ghost failed", sum)
+			var failed []string
+			for _, f := range sum.Failed {
+				failed = append(failed, f.Name)
+			}
+			if sum.Clips != 4 || sum.Drafted != 2 || !cmp.Equal(failed, []string{"ghost", "broken"}) {
+				t.Errorf("summary %+v, want 4 clips, 2 drafted, ghost and broken failed", sum)
 			}
 
 			rows := readDrafts(t, out)
