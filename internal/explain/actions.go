@@ -3,10 +3,13 @@ package explain
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"emer/internal/actions"
+	"emer/internal/cues"
 	"emer/internal/voice"
 )
 
@@ -168,6 +171,12 @@ const (
 	speechShare = 0.5
 	// peakRule names the peak moment's clue.
 	peakRule = "face.peak"
+	// peakMinScore: a peak scoring less (actions.Peak.Score: 1 is one
+	// face action at its entry threshold, or half the expression
+	// probabilities moved) is too small a change to tell. Cues read back
+	// from JSON have lost the score; their peak needs a clue to back it
+	// all the same.
+	peakMinScore = 1.0
 )
 
 // peakPhrase words the peak moment, with its time in seconds. The
@@ -211,6 +220,39 @@ type faceActions struct {
 	from, to float64
 	duration float64       // the clip's, 0 when unknown
 	voice    *voice.Report // nil when no voice was measured
+	// exprChanged: the main face's dominant expression changed in the
+	// clip, so that a peak within an expression's stretch is a change.
+	exprChanged bool
+}
+
+// mainFaceActions is what package actions measured of c's main face: its
+// events, its peak and the span of its measured frames (those with a head
+// pose, or else those the face was found in); and the voice, to tell
+// speech from expression.
+func mainFaceActions(c *cues.Cues) faceActions {
+	v := &c.Visual
+	in := faceActions{events: v.Actions, peak: v.Peak, track: v.MainTrack, fps: v.FPS, duration: c.Duration}
+	if c.Audio.Present {
+		in.voice = c.Audio.Report
+	}
+	var ts []float64
+	for _, p := range v.HeadPose {
+		ts = append(ts, p.T)
+	}
+	if len(ts) == 0 {
+		for _, f := range v.Faces {
+			if f.Track == v.MainTrack {
+				ts = append(ts, f.T)
+			}
+		}
+	}
+	if len(ts) > 0 {
+		in.from, in.to = slices.Min(ts), slices.Max(ts)
+	}
+	for _, s := range v.Summary {
+		in.exprChanged = in.exprChanged || s.Expression != v.Summary[0].Expression
+	}
+	return in
 }
 
 // frame returns the length of one analysed frame.
@@ -377,18 +419,23 @@ func overlaps(evs []actions.Event, e actions.Event, frame float64) bool {
 	return false
 }
 
-// peakClue is the clue of the peak moment, when it falls within a told
-// clue of a movement or of a non-neutral expression: a peak nothing
-// measured at threshold backs is a change too small to tell.
+// peakClue is the clue of the peak moment, when it scores at least
+// peakMinScore (or its score was lost) and falls within a told clue of a
+// movement, or of a non-neutral expression when the expression changed in
+// the clip: a peak nothing measured at threshold backs is a change too
+// small to tell (on a still picture, the noise of the networks).
 func peakClue(in faceActions, told []Clue, lang string) (Clue, bool) {
 	p := in.peak
-	if p == nil {
+	if p == nil || p.Score > 0 && p.Score < peakMinScore {
 		return Clue{}, false
 	}
 	var during []string
 	for _, cl := range told {
 		rule, _ := cl.Evidence["rule"].(string)
-		if rule == "face.neutral" || rule == "action."+string(actions.Blink) || rule == peakRule {
+		switch {
+		case rule == "face.neutral" || rule == "action."+string(actions.Blink) || rule == peakRule:
+			continue
+		case strings.HasPrefix(rule, "face.") && !in.exprChanged:
 			continue
 		}
 		if p.T >= cl.Start-1e-9 && p.T < cl.End-1e-9 {

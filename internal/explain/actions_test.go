@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -321,9 +322,18 @@ func TestPeakClue(t *testing.T) {
 			nil, []string{"he smiled, the corners of his mouth turned up", "his expression changed most at 2.5 s"}},
 		{"outside every clue", faceActions{events: []actions.Event{smile}, peak: &actions.Peak{T: 6, Reason: "brow raise 0.4× its threshold"}, track: 1, fps: 2, duration: 10},
 			nil, []string{"he smiled, the corners of his mouth turned up"}},
-		{"during a surprised face", faceActions{peak: &actions.Peak{T: 1, Reason: "expression surprised 0.90 against 0.10 at baseline"}, track: 1, fps: 2, duration: 10},
+		{"scoring under one action at threshold", faceActions{events: []actions.Event{smile}, peak: &actions.Peak{T: 2.5, Reason: "smile 0.9× its threshold", Score: 0.9}, track: 1, fps: 2, duration: 10},
+			nil, []string{"he smiled, the corners of his mouth turned up"}},
+		{"scoring at threshold", faceActions{events: []actions.Event{smile}, peak: &actions.Peak{T: 2.5, Reason: "smile 1.7× its threshold", Score: 1.7}, track: 1, fps: 2, duration: 10},
+			nil, []string{"he smiled, the corners of his mouth turned up", "his expression changed most at 2.5 s"}},
+		{"during a surprised face", faceActions{peak: &actions.Peak{T: 1, Reason: "expression surprised 0.90 against 0.10 at baseline"}, track: 1, fps: 2, duration: 10, exprChanged: true},
 			[]Clue{{Text: "his face looked surprised (expression model)", Start: 0, End: 2, Evidence: map[string]any{"rule": "face.surprised"}}},
 			[]string{"his face looked surprised (expression model)", "his expression changed most at 1 s"}},
+		// A still picture: the face looks surprised throughout, and the
+		// networks' noise makes a peak.
+		{"during an unchanged surprised face", faceActions{peak: &actions.Peak{T: 0, Reason: "brows lowered 0.0× its threshold"}, track: 1, fps: 2, duration: 10},
+			[]Clue{{Text: "his face looked surprised (expression model)", Start: 0, End: 2, Evidence: map[string]any{"rule": "face.surprised"}}},
+			[]string{"his face looked surprised (expression model)"}},
 		{"during a neutral face only", faceActions{peak: &actions.Peak{T: 1, Reason: "expression neutral 0.60 against 0.90 at baseline"}, track: 1, fps: 2, duration: 10},
 			[]Clue{{Text: "his facial expression was calm (expression model)", Start: 0, End: 2, Evidence: map[string]any{"rule": "face.neutral"}}},
 			[]string{"his facial expression was calm (expression model)"}},
@@ -510,3 +520,171 @@ func TestExpressionClaimsNoMovement(t *testing.T) {
 		t.Errorf("happy face: %q, want %q", e.Clues[0].Text, want)
 	}
 }
+
+// withActions adds landmark measures to the visual cues: head poses at
+// every frame of the main face, the events and the peak.
+func withActions(v cues.Visual, peak *actions.Peak, evs ...actions.Event) cues.Visual {
+	v.Actions = append([]actions.Event{}, evs...)
+	v.HeadPose = []actions.Pose{}
+	for _, f := range v.Faces {
+		if f.Track == v.MainTrack {
+			v.HeadPose = append(v.HeadPose, actions.Pose{T: f.T})
+		}
+	}
+	v.Peak = peak
+	return v
+}
+
+func TestLocalActions(t *testing.T) {
+	smile := actions.Event{Action: actions.Smile, Start: 0.5, End: 2, Magnitude: 0.12, Track: 1}
+	otherFace := actions.Event{Action: actions.BrowLower, Start: 0, End: 3, Magnitude: 0.4, Track: 2}
+	surprise := []actions.Event{
+		{Action: actions.BrowRaise, Start: 1, End: 2, Magnitude: 0.2, Track: 1},
+		{Action: actions.EyeWiden, Start: 1, End: 2, Magnitude: 0.3, Track: 1},
+		{Action: actions.JawDrop, Start: 1.5, End: 2, Magnitude: 0.2, Track: 1},
+		{Action: actions.MouthOpen, Start: 1.5, End: 2, Magnitude: 0.3, Track: 1},
+	}
+	tests := []struct {
+		name      string
+		visual    cues.Visual
+		emotions  []Emotion
+		reasoning map[string]string
+	}{
+		{"smile on a happy face", withActions(visual(seg("happy", 0, 3, 0.9)), &actions.Peak{T: 1.5, Reason: "smile 2.0× its threshold", Score: 2}, smile, otherFace),
+			// expressions happy 0.9, neutral 0.1, and the smile's happy
+			// 1, half each.
+			[]Emotion{{"happy", 0.95}, {"neutral", 0.05}},
+			map[string]string{
+				English: "In the video, his face looked happy (expression model), then he smiled, the corners of his mouth turned up, then his expression changed most at 1.5 s. Therefore, it is inferred that his emotional state is happy.",
+				Chinese: "在视频中，他的面部表情显得高兴（表情模型），随后他面带微笑，嘴角上扬，随后他的表情在1.5秒时变化最大。因此，推测他的情绪状态是高兴。",
+			}},
+		// No expression reaches a clue; brows, eyes and jaw make the
+		// surprise prototype: surprised 1.45, worried 0.8, angry 0.25 of
+		// 2.5 (the jaw drop's scale is 0.5; its mouth opening is the
+		// same clue).
+		{"surprise prototype alone", withActions(visual(seg("neutral", 0, 4, 0.25)), &actions.Peak{T: 1.5, Reason: "eyes widened 2.0× its threshold; eyebrows raised 2.0× its threshold"}, surprise...),
+			[]Emotion{{"surprised", 0.58}, {"worried", 0.32}, {"angry", 0.1}},
+			map[string]string{
+				English: "In the video, he raised his eyebrows, then he widened his eyes, then he opened his mouth wide, then his expression changed most at 1.5 s. Therefore, it is inferred that his emotional state is surprised and worried.",
+				Chinese: "在视频中，他眉毛抬起，随后他瞪大眼睛，随后他张大嘴巴，随后他的表情在1.5秒时变化最大。因此，推测他的情绪状态是惊讶、担忧。",
+			}},
+		{"landmarks measured, no action", withActions(visual(seg("happy", 0, 3, 0.9)), nil),
+			[]Emotion{{"happy", 0.9}, {"neutral", 0.1}},
+			map[string]string{
+				English: "In the video, his face looked happy (expression model). Therefore, it is inferred that his emotional state is happy.",
+				Chinese: "在视频中，他的面部表情显得高兴（表情模型）。因此，推测他的情绪状态是高兴。",
+			}},
+		{"no landmarks", visual(seg("happy", 0, 3, 0.9)),
+			[]Emotion{{"happy", 0.9}, {"neutral", 0.1}},
+			map[string]string{
+				English: "In the video, his face looked happy (expression model). Therefore, it is inferred that his emotional state is happy.",
+				Chinese: "在视频中，他的面部表情显得高兴（表情模型）。因此，推测他的情绪状态是高兴。",
+			}},
+	}
+	for _, tt := range tests {
+		for _, lang := range []string{English, Chinese} {
+			t.Run(tt.name+" "+lang, func(t *testing.T) {
+				e := reason(t, &Local{Language: lang}, &cues.Cues{Visual: tt.visual, Audio: noAudio, Text: noText})
+				if e.Reasoning != tt.reasoning[lang] {
+					t.Errorf("reasoning = %q\nwant        %q", e.Reasoning, tt.reasoning[lang])
+				}
+				if diff := cmp.Diff(tt.emotions, e.Emotions); diff != "" {
+					t.Errorf("emotions (-want +got):\n%s", diff)
+				}
+				for _, cl := range e.Clues {
+					if cl.Evidence["track"] != 1 {
+						t.Errorf("clue %q of track %v, want the main face's", cl.Text, cl.Evidence["track"])
+					}
+					if cl.End <= cl.Start || cl.Start < 0 || cl.End > 5 {
+						t.Errorf("clue %q at %v-%v s", cl.Text, cl.Start, cl.End)
+					}
+				}
+				if diff := cmp.Diff([]string{"visual"}, e.Modalities); diff != "" {
+					t.Errorf("modalities (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// TestLocalActionsWhileSpeaking: the mouth opening with the words is
+// speech; the smile is a clue.
+func TestLocalActionsWhileSpeaking(t *testing.T) {
+	v := withActions(visual(seg("happy", 0, 5, 0.9)), nil,
+		actions.Event{Action: actions.MouthOpen, Start: 1, End: 1.5, Magnitude: 0.3, Track: 1},
+		actions.Event{Action: actions.Smile, Start: 2, End: 3, Magnitude: 0.1, Track: 1},
+	)
+	e := reason(t, &Local{}, &cues.Cues{Visual: v, Audio: speech(150, 27, 3), Text: noText})
+	var visualTexts []string
+	for _, cl := range e.Clues {
+		if cl.Aspect == AspectVisual {
+			visualTexts = append(visualTexts, cl.Text)
+		}
+	}
+	if diff := cmp.Diff([]string{"his face looked happy (expression model)", "he smiled, the corners of his mouth turned up"}, visualTexts); diff != "" {
+		t.Errorf("visual clues (-want +got):\n%s", diff)
+	}
+}
+
+// TestActionsOnReferenceClip: the shared clip is a still photo of
+// smiling faces: nothing moves, so no action and no peak is a clue, and
+// happy stays among the top emotions.
+func TestActionsOnReferenceClip(t *testing.T) {
+	clip := sharedtest.Path(t, "reference", "media", "clip.mp4")
+	needFFmpeg(t)
+	needFaceModels(t)
+	c, err := cues.Analyze(context.Background(), clip, cues.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Visual.HeadPose) == 0 {
+		t.Fatalf("no head pose of the main face: landmarks were not measured")
+	}
+	for _, lang := range []string{English, Chinese} {
+		e, err := (&Local{Language: lang}).Explain(context.Background(), Input{Clip: clip, Cues: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cl := range e.Clues {
+			if rule, _ := cl.Evidence["rule"].(string); strings.HasPrefix(rule, "action.") || rule == peakRule {
+				t.Errorf("%s: a still photo gave the clue %q: %v", lang, cl.Text, cl.Evidence)
+			}
+		}
+		if len(e.Emotions) < 2 || e.Emotions[0].Label != "happy" && e.Emotions[1].Label != "happy" {
+			t.Errorf("%s: happy is not among the top emotions: %v", lang, e.Emotions)
+		}
+	}
+}
+
+func TestMainFaceActions(t *testing.T) {
+	peak := &actions.Peak{T: 1}
+	evs := []actions.Event{{Action: actions.Nod, Start: 1, End: 2, Magnitude: 9, Track: 1}}
+	talk := speech(150, 27, 3)
+	tests := []struct {
+		name string
+		c    *cues.Cues
+		want faceActions
+	}{
+		{"head poses", &cues.Cues{Duration: 5, Visual: withActions(visual(seg("happy", 0, 2, 0.9), seg("sad", 2, 4, 0.9)), peak, evs...), Audio: talk},
+			faceActions{events: evs, peak: peak, track: 1, fps: 2, from: 0, to: 3.5, duration: 5, voice: talk.Report, exprChanged: true}},
+		{"faces without landmarks", &cues.Cues{Duration: 5, Visual: visual(seg("happy", 0.5, 3, 0.9)), Audio: cues.Audio{Report: talk.Report}},
+			faceActions{track: 1, fps: 2, from: 0.5, to: 2.5, duration: 5}},
+		{"no face", &cues.Cues{Duration: 5, Visual: noVideo},
+			faceActions{duration: 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := mainFaceActions(tt.c)
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(faceActions{}), cmpEmptyEvents); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+var cmpEmptyEvents = cmp.Transformer("nilEmptyEvents", func(s []actions.Event) []actions.Event {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+})

@@ -224,12 +224,14 @@ func faceChannel(c *cues.Cues, lang string) channel {
 			"track_mean_probs": mean,
 		}})
 	}
+	if len(ch.clues) > 0 {
+		for expr, p := range mean {
+			ch.scores[labelAlias[expr]] += p
+		}
+	}
+	ch.addActions(mainFaceActions(c), lang)
 	if len(ch.clues) == 0 {
 		ch.warnings = append(ch.warnings, fmt.Sprintf("visual: no facial clue: no expression of the main face reached probability %.1f for %.1f s", faceSlight, faceMinDur))
-		return ch
-	}
-	for expr, p := range mean {
-		ch.scores[labelAlias[expr]] += p
 	}
 	return ch
 }

@@ -10,7 +10,8 @@ import (
 // This file is the local reasoner's whole judgement: the labels it ranks,
 // how much each channel counts, and every clue rule with its threshold,
 // its wording (from the EMER annotators' vocabulary, English and Chinese)
-// and the emotions it supports. local.go only measures against it.
+// and the emotions it supports, but for the facial actions' rules, which
+// are in actions.go. local.go only measures against them.
 //
 // Voice thresholds against population norms were checked on the 360
 // RAVDESS recordings of ../shared/data/ravdess-calib (12 actors, two fixed
