@@ -62,6 +62,8 @@ var migrations = []migration{
 	{sql: reviewSchema},
 	// Reviewers and grounding checks of review in the browser (see reviewers.go).
 	{sql: reviewerSchema},
+	// Annotation records (see annotations.go).
+	{sql: annotationSchema},
 }
 
 // Store is an open database. It is safe for concurrent use; writes are
