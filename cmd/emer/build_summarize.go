@@ -93,7 +93,8 @@ It writes, in DIR:
   steps.jsonl       one line per clip: its status, each step's raw reply
                     and why a reply was unusable
   calls.jsonl       every request and reply
-  emer.db           the run, the reply cache, and the review state
+  emer.db           the run, the reply cache, the annotation records
+                    summarized, and the review state
 
 Every clip's draft goes into review in DIR/emer.db: pending, with the
 reasons it was marked for, until someone accepts, edits or rejects it
@@ -184,6 +185,10 @@ func runBuildSummarize(ctx context.Context, opts buildSummarizeOptions) error {
 		return err
 	}
 	defer db.Close()
+	// The store holds the records it summarized.
+	if err := db.PutAnnotations(ctx, af.Records); err != nil {
+		return err
+	}
 	cacheDB := db
 	if cfg.Cache != "" && absPath(cfg.Cache) != absPath(dbPath) {
 		if cacheDB, err = store.Open(ctx, cfg.Cache); err != nil {

@@ -18,7 +18,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"emer/internal/config"
+	"emer/internal/dataset"
 	"emer/internal/llm/llmtest"
+	"emer/internal/store"
+	"emer/internal/textenc"
 )
 
 var updateSummarize = flag.Bool("update-summarize", false, "rewrite the expected files of the build summarize and review tests")
@@ -174,6 +177,39 @@ func checkSummarizeOutput(t *testing.T, out, want string) {
 	}
 }
 
+// checkSummarizeAnnotations checks that the store of out holds the
+// records of the annotation file, clip by clip, as read.
+func checkSummarizeAnnotations(t *testing.T, out, path string) {
+	t.Helper()
+	ctx := context.Background()
+	af, err := dataset.ReadAnnotationsFile(path, dataset.ReadOptions{Encoding: textenc.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byClip := map[string][]dataset.Annotation{}
+	for _, r := range af.Records {
+		byClip[r.Clip] = append(byClip[r.Clip], r)
+	}
+	db, err := store.OpenReadOnly(ctx, filepath.Join(out, "emer.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for clip, want := range byClip {
+		dataset.SortAnnotations(want)
+		got, err := db.Annotations(ctx, clip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("annotations of %s in the store (-want +got):\n%s", clip, diff)
+		}
+	}
+	if len(byClip) != 30 {
+		t.Errorf("%s has %d clips, want the fixture's 30", path, len(byClip))
+	}
+}
+
 // The fixture's 30 clips make 25 descriptions; the 5 with unusable
 // replies are in review with their reasons and nowhere else. A rerun asks
 // nothing.
@@ -187,6 +223,7 @@ func TestBuildSummarize(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	checkSummarizeOutput(t, out, summarizeTD("want"))
+	checkSummarizeAnnotations(t, out, summarizeTD("annotations.csv"))
 	asked := got.counts()
 	if n := srv.Count(); n != summarizeRequests || len(asked) != n {
 		t.Errorf("%d requests of %d prompts, want %d", n, len(asked), summarizeRequests)
