@@ -130,7 +130,7 @@ func (l *Local) Reason(ctx context.Context, c *cues.Cues) (*Explanation, error) 
 		if len(ch.clues) == 0 {
 			continue
 		}
-		wsum += channelWeight[ch.aspect]
+		wsum += ch.fusionWeight()
 	}
 	for _, ch := range chans {
 		if len(ch.clues) == 0 {
@@ -139,7 +139,7 @@ func (l *Local) Reason(ctx context.Context, c *cues.Cues) (*Explanation, error) 
 		e.Clues = append(e.Clues, ch.clues...)
 		e.Modalities = append(e.Modalities, ch.aspect)
 		for label, v := range normalized(ch.scores) {
-			fused[label] += channelWeight[ch.aspect] / wsum * v
+			fused[label] += ch.fusionWeight() / wsum * v
 		}
 	}
 	e.Emotions = rank(fused)
@@ -155,6 +155,17 @@ type channel struct {
 	clues    []Clue
 	scores   map[string]float64 // support per label, not normalised
 	warnings []string
+	// weight, when not 0, is the channel's weight in the fusion instead
+	// of its aspect's channelWeight.
+	weight float64
+}
+
+// fusionWeight is the channel's weight in the fusion.
+func (ch *channel) fusionWeight() float64 {
+	if ch.weight != 0 {
+		return ch.weight
+	}
+	return channelWeight[ch.aspect]
 }
 
 func (ch *channel) add(cl Clue, w weights, scale float64) {
@@ -272,9 +283,10 @@ func trackMeans(v cues.Visual) map[string]float64 {
 	return out
 }
 
-// voiceChannel reads the voice: the prosody rules, and the classifier
-// when there is one. model is set to the classifier's name when its
-// prediction counts.
+// voiceChannel reads the voice: the prosody rules' clues, and the
+// classifier when there is one, whose prediction then gives the channel's
+// scores (see "Voice model" in rules.go). model is set to the
+// classifier's name when its prediction counts.
 func (l *Local) voiceChannel(ctx context.Context, c *cues.Cues, lang string, model *string) channel {
 	ch := channel{aspect: AspectAudio, scores: map[string]float64{}}
 	a := c.Audio
@@ -303,7 +315,9 @@ func (l *Local) voiceChannel(ctx context.Context, c *cues.Cues, lang string, mod
 		ch.add(Clue{Aspect: AspectAudio, Text: rule.phrase.in(lang), Start: round3(h.start), End: round3(h.end), Evidence: ev}, rule.w, 1)
 	}
 	if l.Voice != nil {
-		l.voiceModel(ctx, VoiceInput{Clip: c.Clip, Report: r, Features: c.Audio.Features}, lang, &ch, model)
+		if name := l.voiceModel(ctx, VoiceInput{Clip: c.Clip, Report: r, Features: c.Audio.Features}, lang, &ch); name != "" && len(ch.clues) > 0 {
+			*model = name
+		}
 	}
 	if len(ch.clues) == 0 {
 		ch.warnings = append(ch.warnings, "audio: the voice was measured but matched no clue rule")
@@ -311,15 +325,16 @@ func (l *Local) voiceChannel(ctx context.Context, c *cues.Cues, lang string, mod
 	return ch
 }
 
-// voiceModel adds the classifier's prediction to the voice channel: a
-// clue when its top label is likely enough, and voiceModelShare of the
-// channel's scores.
-func (l *Local) voiceModel(ctx context.Context, v VoiceInput, lang string, ch *channel, model *string) {
+// voiceModel puts the classifier's prediction in the voice channel: its
+// probabilities become the channel's scores, in place of the prosody
+// rules', and its top label is a clue when it is likely enough. It
+// returns the classifier's name when the prediction gave scores.
+func (l *Local) voiceModel(ctx context.Context, v VoiceInput, lang string, ch *channel) string {
 	r := v.Report
 	pred, err := l.Voice.ClassifyVoice(ctx, v)
 	if err != nil {
 		ch.warnings = append(ch.warnings, "audio: voice classifier: "+err.Error())
-		return
+		return ""
 	}
 	probs := map[string]float64{}
 	var unknown []string
@@ -335,9 +350,14 @@ func (l *Local) voiceModel(ctx context.Context, v VoiceInput, lang string, ch *c
 		sort.Strings(unknown)
 		ch.warnings = append(ch.warnings, "audio: voice classifier labels not among the reasoner's, left out: "+strings.Join(unknown, ", "))
 	}
-	ranked := rank(probs)
+	scores := normalized(probs)
+	if len(scores) == 0 {
+		return ""
+	}
+	ch.scores = scores
+	ranked := rank(scores)
 	if len(ranked) == 0 || ranked[0].Score < voiceModelMin {
-		return
+		return pred.Model
 	}
 	top := ranked[0].Label
 	word := labelWords[top].en
@@ -348,21 +368,9 @@ func (l *Local) voiceModel(ctx context.Context, v VoiceInput, lang string, ch *c
 	if len(pred.Contributions) > 0 {
 		ev["contributions"] = roundMap(pred.Contributions)
 	}
-	rules := normalized(ch.scores)
-	share := voiceModelShare
-	if len(rules) == 0 {
-		share = 1
-	}
-	ch.scores = map[string]float64{}
-	for label, v := range rules {
-		ch.scores[label] += (1 - share) * v
-	}
-	for label, v := range normalized(probs) {
-		ch.scores[label] += share * v
-	}
 	text := fmt.Sprintf(voiceModelPhrase.in(lang), word)
 	ch.clues = append(ch.clues, Clue{Aspect: AspectAudio, Text: text, Start: round3(r.SpeechStart), End: round3(r.SpeechEnd), Evidence: ev})
-	*model = pred.Model
+	return pred.Model
 }
 
 // contentChannel reads the subtitle's emotion words, valence and
@@ -430,7 +438,10 @@ func contentChannel(c *cues.Cues, lang string) channel {
 		fired(contentExclaim, map[string]any{"exclamations": res.Exclamations, "sentences": res.Sentences})
 	}
 	if len(res.EmotionWords) == 0 && res.Exclamations == 0 && math.Abs(res.Valence) < plainValence {
+		// No other content rule fires on such words; they take part in
+		// the fusion weakly (plainChannelWeight).
 		fired(contentPlain, map[string]any{"threshold": plainValence, "subtitle": t.Subtitle})
+		ch.weight = plainChannelWeight
 	}
 	if len(ch.clues) == 0 {
 		ch.warnings = append(ch.warnings, "text: the subtitle matched no clue rule")

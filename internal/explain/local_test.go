@@ -387,32 +387,110 @@ func TestLocalVoiceClassifier(t *testing.T) {
 		t.Errorf("model %q, warnings %q", e.Model, e.Warnings)
 	}
 
-	// With prosody clues, the classifier gets half of the voice channel.
-	c = &cues.Cues{Visual: noVideo, Audio: speech(150, 27, 3, louder), Text: noText}
-	e = reason(t, &Local{Voice: VoiceFunc(func(context.Context, VoiceInput) (VoicePrediction, error) {
-		return VoicePrediction{Model: "m", Probs: map[string]float64{"sad": 1}}, nil
-	})}, c)
-	// louder: angry 0.4, surprised 0.3, happy 0.3, halved; sad 0.5.
-	if diff := cmp.Diff([]Emotion{{"sad", 0.5}, {"angry", 0.2}, {"happy", 0.15}, {"surprised", 0.15}}, e.Emotions); diff != "" {
-		t.Errorf("emotions with rules and classifier (-want +got):\n%s", diff)
+	// With prosody clues, the classifier's probabilities are the voice
+	// channel's scores at any probability; the prosody rules keep their
+	// clues, and the classifier's clue is said from voiceModelMin on.
+	tests := []struct {
+		name      string
+		probs     map[string]float64
+		rules     []string
+		emotions  []Emotion
+		withModel bool
+	}{
+		{"likely", map[string]float64{"sad": 1}, []string{"voice.louder", "voice.model"}, []Emotion{{"sad", 1}}, true},
+		{"unsure", map[string]float64{"sad": 0.35, "happy": 0.33, "angry": 0.32}, []string{"voice.louder"},
+			[]Emotion{{"sad", 0.35}, {"happy", 0.33}, {"angry", 0.32}}, true},
+		{"only unknown labels", map[string]float64{"bored": 1}, []string{"voice.louder"},
+			// louder: angry 0.4, surprised 0.3, happy 0.3.
+			[]Emotion{{"angry", 0.4}, {"happy", 0.3}, {"surprised", 0.3}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := reason(t, &Local{Voice: VoiceFunc(func(context.Context, VoiceInput) (VoicePrediction, error) {
+				return VoicePrediction{Model: "m", Probs: tt.probs}, nil
+			})}, &cues.Cues{Visual: noVideo, Audio: speech(150, 27, 3, louder), Text: noText})
+			var rules []string
+			for _, cl := range e.Clues {
+				rules = append(rules, cl.Evidence["rule"].(string))
+			}
+			if diff := cmp.Diff(tt.rules, rules); diff != "" {
+				t.Errorf("clue rules (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.emotions, e.Emotions); diff != "" {
+				t.Errorf("emotions (-want +got):\n%s", diff)
+			}
+			if want := map[bool]string{true: RulesVersion + "+m", false: RulesVersion}[tt.withModel]; e.Model != want {
+				t.Errorf("model %q, want %q", e.Model, want)
+			}
+		})
 	}
 
-	// A failing or unsure classifier leaves the rules alone.
-	for name, clf := range map[string]VoiceClassifier{
-		"fails": VoiceFunc(func(context.Context, VoiceInput) (VoicePrediction, error) {
-			return VoicePrediction{}, errors.New("no model file")
-		}),
-		"unsure": VoiceFunc(func(context.Context, VoiceInput) (VoicePrediction, error) {
-			return VoicePrediction{Model: "m", Probs: map[string]float64{"sad": 0.35, "happy": 0.33, "angry": 0.32}}, nil
-		}),
-	} {
-		e := reason(t, &Local{Voice: clf}, &cues.Cues{Visual: noVideo, Audio: speech(150, 27, 3, louder), Text: noText})
-		if len(e.Clues) != 1 || e.Clues[0].Evidence["rule"] != "voice.louder" || e.Model != RulesVersion {
-			t.Errorf("%s: clues %+v, model %q", name, e.Clues, e.Model)
-		}
-		if name == "fails" && !contains(e.Warnings, "audio: voice classifier: no model file") {
-			t.Errorf("%s: warnings %q", name, e.Warnings)
-		}
+	// A failing classifier leaves the rules alone.
+	e = reason(t, &Local{Voice: VoiceFunc(func(context.Context, VoiceInput) (VoicePrediction, error) {
+		return VoicePrediction{}, errors.New("no model file")
+	})}, &cues.Cues{Visual: noVideo, Audio: speech(150, 27, 3, louder), Text: noText})
+	if len(e.Clues) != 1 || e.Clues[0].Evidence["rule"] != "voice.louder" || e.Model != RulesVersion ||
+		e.Emotions[0].Label != "angry" || !contains(e.Warnings, "audio: voice classifier: no model file") {
+		t.Errorf("failing classifier: clues %+v, emotions %v, model %q, warnings %q", e.Clues, e.Emotions, e.Model, e.Warnings)
+	}
+
+	// An unsure classifier on a voice no prosody rule reads gives no clue,
+	// so the voice claims nothing.
+	e = reason(t, &Local{Voice: VoiceFunc(func(context.Context, VoiceInput) (VoicePrediction, error) {
+		return VoicePrediction{Model: "m", Probs: map[string]float64{"sad": 0.35, "happy": 0.33, "angry": 0.32}}, nil
+	})}, plain())
+	if len(e.Clues) != 0 || len(e.Emotions) != 0 || len(e.Modalities) != 0 || e.Model != RulesVersion {
+		t.Errorf("unsure classifier, no prosody clue: clues %+v, emotions %v, modalities %v, model %q", e.Clues, e.Emotions, e.Modalities, e.Model)
+	}
+}
+
+// TestLocalPlainWordsBesideVoice checks that words carrying no clear
+// emotion support neutral only weakly: beside a measured voice or face
+// its emotion comes first, and neutral only breaks near ties.
+func TestLocalPlainWordsBesideVoice(t *testing.T) {
+	plainLine := subtitles(media.Cue{Start: 0, End: 2, Text: "Kids are talking by the door"})
+	model := func(probs map[string]float64) VoiceClassifier {
+		return VoiceFunc(func(context.Context, VoiceInput) (VoicePrediction, error) {
+			return VoicePrediction{Model: "m", Probs: probs}, nil
+		})
+	}
+	tests := []struct {
+		name  string
+		l     *Local
+		c     *cues.Cues
+		want  []Emotion
+		rules []string
+	}{
+		// voice 0.25/0.30 × (angry 0.6, sad 0.4), words 0.05/0.30 × neutral.
+		{"voice model", &Local{Voice: model(map[string]float64{"angry": 0.6, "sad": 0.4})},
+			&cues.Cues{Visual: noVideo, Audio: speech(150, 27, 3), Text: plainLine},
+			[]Emotion{{"angry", 0.5}, {"sad", 0.333}, {"neutral", 0.167}}, []string{"voice.model", "content.plain"}},
+		// louder: angry 0.4, surprised 0.3, happy 0.3, times 0.25/0.30.
+		{"prosody rules", &Local{},
+			&cues.Cues{Visual: noVideo, Audio: speech(150, 27, 3, louder), Text: plainLine},
+			[]Emotion{{"angry", 0.333}, {"happy", 0.25}, {"surprised", 0.25}, {"neutral", 0.167}}, []string{"voice.louder", "content.plain"}},
+		// face 0.40/0.45 × (sad 0.7, neutral 0.3), words 0.05/0.45.
+		{"face", &Local{},
+			&cues.Cues{Visual: visual(seg("sad", 0, 2, 0.7)), Audio: noAudio, Text: plainLine},
+			[]Emotion{{"sad", 0.622}, {"neutral", 0.378}}, []string{"face.sad", "content.plain"}},
+		{"words alone", &Local{},
+			&cues.Cues{Visual: noVideo, Audio: noAudio, Text: plainLine},
+			[]Emotion{{"neutral", 1}}, []string{"content.plain"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := reason(t, tt.l, tt.c)
+			var rules []string
+			for _, cl := range e.Clues {
+				rules = append(rules, cl.Evidence["rule"].(string))
+			}
+			if diff := cmp.Diff(tt.rules, rules); diff != "" {
+				t.Errorf("clue rules (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.want, e.Emotions); diff != "" {
+				t.Errorf("emotions (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -448,7 +526,7 @@ func TestExplanationJSON(t *testing.T) {
 
 func TestExplanationText(t *testing.T) {
 	e := reason(t, &Local{}, &cues.Cues{Visual: visual(seg("happy", 0, 3, 0.9)), Audio: noAudio, Text: noText})
-	want := `clip.mp4 (local, emer-rules/1)
+	want := `clip.mp4 (local, emer-rules/2)
 emotions:   happy 0.90, neutral 0.10
 labels:     happy
 modalities: visual
