@@ -59,7 +59,8 @@ func merged(label string) string {
 const noEmotion = "none"
 
 // voiceModelRule is the rule a voice classifier's clue names in its
-// evidence: the clue is there when the model's prediction counted.
+// evidence: the clue is there when the model's top emotion was likely
+// enough to be said.
 const voiceModelRule = "voice.model"
 
 // clip is one recording of the corpus with its measured cues.
@@ -138,9 +139,12 @@ type outcome struct {
 	Truth    string // the portrayed emotion
 	Reasoner string // the reasoner's top emotion, noEmotion when it ranks none
 	Voice    string // the fold's voice model's top emotion
-	// Counted: the voice model's prediction was likely enough to count in
-	// the reasoner (its clue is among the explanation's).
-	Counted bool
+	// ModelClue: the voice model's top emotion was likely enough to be a
+	// clue of the explanation ("his voice sounded ...").
+	ModelClue bool
+	// Voiced: the explanation has a voice clue, the model's or a prosody
+	// rule's, so that the voice channel, scored by the model, took part.
+	Voiced bool
 }
 
 // fold is one held-out actor.
@@ -242,8 +246,11 @@ func explainClip(ctx context.Context, p *infer.Pipeline, m *vocal.Model, c clip)
 		o.Reasoner = e.Emotions[0].Label
 	}
 	for _, cl := range e.Clues {
+		if cl.Aspect == explain.AspectAudio {
+			o.Voiced = true
+		}
 		if cl.Evidence["rule"] == voiceModelRule {
-			o.Counted = true
+			o.ModelClue = true
 		}
 	}
 	return o, nil

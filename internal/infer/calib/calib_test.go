@@ -113,8 +113,9 @@ func TestReadingsMerge(t *testing.T) {
 }
 
 // TestExplainClip checks how a held-out clip's outcome is read from the
-// reasoner's explanation: the voice model's prediction counts when its
-// clue is there, and an explanation that ranks nothing answers none.
+// reasoner's explanation: the voice model's clue is there when its top
+// emotion is likely enough, and an explanation that ranks nothing answers
+// none.
 func TestExplainClip(t *testing.T) {
 	// A voice on which no prosody rule fires: mid pitch, moderate
 	// movement and rate, no events.
@@ -129,7 +130,7 @@ func TestExplainClip(t *testing.T) {
 		name         string
 		probs        map[string]float64
 		wantReasoner string
-		wantCounted  bool
+		wantClue     bool
 	}{
 		{"likely enough", map[string]float64{"fearful": 0.9, "sad": 0.1}, "worried", true},
 		{"too unsure, no prosody clue", map[string]float64{"fearful": 0.35, "sad": 0.35, "calm": 0.3}, noEmotion, false},
@@ -144,7 +145,7 @@ func TestExplainClip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := outcome{Clip: "x", Actor: "01", Truth: "worried", Reasoner: tt.wantReasoner, Counted: tt.wantCounted,
+			want := outcome{Clip: "x", Actor: "01", Truth: "worried", Reasoner: tt.wantReasoner, ModelClue: tt.wantClue, Voiced: tt.wantClue,
 				Voice: labelOf[vocal.Default().Predict(c.Cues.Audio.Features).Top()]}
 			if diff := cmp.Diff(want, o); diff != "" {
 				t.Errorf("outcome (-want +got):\n%s", diff)

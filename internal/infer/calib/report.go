@@ -111,11 +111,15 @@ func (r *result) readings() (reasoner, voice, reasonerMerged, voiceMerged scores
 // write prints the figures of r on the corpus named data.
 func (r *result) write(w io.Writer, data string) error {
 	reasoner, voice, reasonerMerged, voiceMerged := r.readings()
-	// [counted or not] clips, reasoner right, voice model right, the two agreeing
-	var split [2]struct{ clips, reasoner, voice, agree int }
+	// [no voice clue, prosody clues only, the model's clue] clips,
+	// reasoner right, voice model right, the two agreeing
+	var split [3]struct{ clips, reasoner, voice, agree int }
 	for _, o := range r.Outcomes {
 		k := 0
-		if o.Counted {
+		switch {
+		case o.ModelClue:
+			k = 2
+		case o.Voiced:
 			k = 1
 		}
 		split[k].clips++
@@ -163,10 +167,11 @@ func (r *result) write(w io.Writer, data string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(&b, "\nclips by whether the voice model's prediction counted in the reasoner (its top probability high enough)\n")
+	fmt.Fprintf(&b, "\nclips by the voice clues of the reasoner: the voice channel, scored by the model, takes part with a clue,\n")
+	fmt.Fprintf(&b, "the model's own (its top probability high enough to be said) or a prosody rule's\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "model\tclips\treasoner correct\tmodel correct\tsame top\t\n")
-	for k, name := range []string{"not counted", "counted"} {
+	fmt.Fprintf(tw, "voice clues\tclips\treasoner correct\tmodel correct\tsame top\t\n")
+	for k, name := range []string{"none", "prosody only", "the model's"} {
 		c := split[k]
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", name, c.clips, c.reasoner, c.voice, c.agree)
 	}
