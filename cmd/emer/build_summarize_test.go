@@ -330,11 +330,15 @@ func TestBuildSummarizeKillResume(t *testing.T) {
 	var got answered
 	var mu sync.Mutex
 	received := 0
+	var beforeKill string // the prompt answered just before the one held
 	held := make(chan string, 1)
 	srv := llmtest.NewServer(func(c *llmtest.Call) llmtest.Step {
 		mu.Lock()
 		received++
 		n := received
+		if n == killAt-1 {
+			beforeKill = c.Prompt()
+		}
 		mu.Unlock()
 		if n == killAt {
 			held <- c.Prompt()
@@ -388,17 +392,26 @@ func TestBuildSummarizeKillResume(t *testing.T) {
 		t.Fatalf("resumed run: %v\n%s", err, stderr.String())
 	}
 	checkSummarizeOutput(t, out, summarizeTD("want"))
+	// The reply answered just before the kill may have reached the
+	// process without being stored yet (the request slot is freed as the
+	// reply arrives, before the cache commits it): it was in flight too,
+	// and may be asked again. Every other prompt is answered once.
 	counts := got.counts()
+	twice := 0
 	for p, n := range counts {
-		if n != 1 {
+		switch {
+		case n == 1:
+		case n == 2 && p == beforeKill:
+			twice++
+		default:
 			t.Errorf("answered %d times: %.80q", n, p)
 		}
 	}
 	if counts[inFlight] != 1 {
 		t.Errorf("the request in flight at the kill was answered %d times after it", counts[inFlight])
 	}
-	if n := srv.Count(); n != summarizeRequests+1 {
-		t.Errorf("%d requests in all, want the %d of a run and the one in flight at the kill", n, summarizeRequests)
+	if n := srv.Count(); n != summarizeRequests+1+twice {
+		t.Errorf("%d requests in all, want the %d of a run, the one in flight at the kill and %d answered but not stored", n, summarizeRequests, twice)
 	}
 }
 
