@@ -87,6 +87,7 @@ func (w signalWatch) run() {
 		return
 	}
 	cause := &interruption{first}
+	fmt.Fprintf(w.stderr, "emer: %s: stopping; send it again to exit at once\n", signalName(first))
 	w.cancel(cause)
 	timeout := w.grace()
 	select {

@@ -3,8 +3,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,27 +58,27 @@ func TestSignalWatch(t *testing.T) {
 			h.signals <- syscall.SIGINT
 			<-h.graceOn
 			close(h.done)
-		}, syscall.SIGINT, -1, ""},
+		}, syscall.SIGINT, -1, "emer: SIGINT: stopping; send it again to exit at once\n"},
 		{"the command does not stop", func(h *signalHarness) {
 			h.signals <- syscall.SIGINT
 			<-h.graceOn
 			h.graceEnd <- time.Time{}
-		}, syscall.SIGINT, 130, "emer: interrupted by SIGINT; the command did not stop in time, exiting\n"},
+		}, syscall.SIGINT, 130, "emer: SIGINT: stopping; send it again to exit at once\nemer: interrupted by SIGINT; the command did not stop in time, exiting\n"},
 		{"SIGTERM, the command does not stop", func(h *signalHarness) {
 			h.signals <- syscall.SIGTERM
 			<-h.graceOn
 			h.graceEnd <- time.Time{}
-		}, syscall.SIGTERM, 143, "emer: interrupted by SIGTERM; the command did not stop in time, exiting\n"},
+		}, syscall.SIGTERM, 143, "emer: SIGTERM: stopping; send it again to exit at once\nemer: interrupted by SIGTERM; the command did not stop in time, exiting\n"},
 		{"a second signal", func(h *signalHarness) {
 			h.signals <- syscall.SIGINT
 			<-h.graceOn
 			h.signals <- syscall.SIGINT
-		}, syscall.SIGINT, 130, "emer: SIGINT again, exiting now\n"},
+		}, syscall.SIGINT, 130, "emer: SIGINT: stopping; send it again to exit at once\nemer: SIGINT again, exiting now\n"},
 		{"SIGTERM after SIGINT", func(h *signalHarness) {
 			h.signals <- syscall.SIGINT
 			<-h.graceOn
 			h.signals <- syscall.SIGTERM
-		}, syscall.SIGINT, 143, "emer: SIGTERM again, exiting now\n"},
+		}, syscall.SIGINT, 143, "emer: SIGINT: stopping; send it again to exit at once\nemer: SIGTERM again, exiting now\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := startWatch()
@@ -120,9 +122,9 @@ func TestSignalEndsBlockedCommand(t *testing.T) {
 		code    int
 		msg     string
 	}{
-		{"SIGINT", []syscall.Signal{syscall.SIGINT}, 130, "emer: interrupted by SIGINT; the command did not stop in time, exiting\n"},
-		{"SIGTERM", []syscall.Signal{syscall.SIGTERM}, 143, "emer: interrupted by SIGTERM; the command did not stop in time, exiting\n"},
-		{"SIGINT then SIGTERM", []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}, 143, "emer: SIGTERM again, exiting now\n"},
+		{"SIGINT", []syscall.Signal{syscall.SIGINT}, 130, "emer: SIGINT: stopping; send it again to exit at once\nemer: interrupted by SIGINT; the command did not stop in time, exiting\n"},
+		{"SIGTERM", []syscall.Signal{syscall.SIGTERM}, 143, "emer: SIGTERM: stopping; send it again to exit at once\nemer: interrupted by SIGTERM; the command did not stop in time, exiting\n"},
+		{"SIGINT then SIGTERM", []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}, 143, "emer: SIGINT: stopping; send it again to exit at once\nemer: SIGTERM again, exiting now\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fifo := filepath.Join(t.TempDir(), "gt.csv")
@@ -136,13 +138,25 @@ func TestSignalEndsBlockedCommand(t *testing.T) {
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestMainProcess$", "--",
 				"score", "ov", "--gt", fifo, "--pred", fifo, "--wheels", "unused")
 			cmd.Env = append(os.Environ(), "EMER_TEST_MAIN_PROCESS=1")
+			// stderr is read line by line, so that a second signal is sent
+			// only once emer has said it took the first: signals sent at
+			// once may reach it in either order.
+			pr, pw := io.Pipe()
+			cmd.Stderr = pw
 			var stderr strings.Builder
-			cmd.Stderr = &stderr
+			lines := make(chan string, 8)
+			go func() {
+				sc := bufio.NewScanner(pr)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
+			go func() { err := cmd.Wait(); pw.Close(); exited <- err }()
 
 			// Opening the FIFO for writing returns once emer has opened it
 			// to read, after it set up its signal handling; it then waits
@@ -172,12 +186,23 @@ func TestSignalEndsBlockedCommand(t *testing.T) {
 				}
 				t.Fatalf("emer ended before reading its input: %v\n%s", err, stderr.String())
 			}
-			for _, s := range tc.signals {
+			for i, s := range tc.signals {
 				if err := cmd.Process.Signal(s); err != nil {
 					t.Fatal(err)
 				}
+				if i == len(tc.signals)-1 {
+					break
+				}
+				line, ok := <-lines // emer says it is stopping
+				if !ok {
+					t.Fatalf("emer said nothing after %v", s)
+				}
+				stderr.WriteString(line + "\n")
 			}
 			err := <-exited
+			for line := range lines {
+				stderr.WriteString(line + "\n")
+			}
 			if ctx.Err() != nil {
 				t.Fatalf("emer still ran a minute after %v; killed", tc.signals)
 			}
