@@ -357,7 +357,7 @@ func inferDataset(ctx context.Context, opts inferOptions, db *store.Store, p *in
 	settings, err := json.Marshal(map[string]any{
 		"backend": opts.backend, "mode": opts.mode, "prompt": opts.prompt, "model": opts.cfg.Model,
 		"caption_model": opts.cfg.CaptionModel, "base_url": opts.cfg.BaseURL, "frames": opts.frames, "audio": opts.audio,
-		"lang": opts.lang, "fps": opts.fps, "rules": explain.RulesVersion,
+		"lang": opts.lang, "fps": opts.fps, "detector": opts.detector, "landmarks": opts.landmarks, "rules": explain.RulesVersion,
 		"asr_url": opts.cfg.ASRURL, "asr_model": opts.cfg.ASRModel,
 	})
 	if err != nil {
