@@ -244,6 +244,9 @@ func loadFaces(dir string, opts face.Options) (faceFinder, error) {
 func (e *Extractor) Analyze(ctx context.Context, clip string, opts ClipOptions) (*Cues, error) {
 	e.inflight.Add(1)
 	defer e.inflight.Add(-1)
+	// The face networks, when no clip has loaded them yet, load while
+	// ffprobe reads the clip.
+	go e.faces()
 	info, err := media.Probe(ctx, clip)
 	if err != nil {
 		return nil, err
