@@ -72,6 +72,14 @@ type ClipStats struct {
 // through Analyzer.Faces, which tries SSD on every image the tiny
 // detector finds nothing in.
 //
+// Measured in TestClipVideo on six clips that zoom in on a face of each
+// sample photo until it overfills the frame (16 frames each), the tiny
+// detector alone finds the face in 60 of the 96 frames and a Clip in 94,
+// as many as SSD on every frame the tiny detector misses, with SSD on
+// those 35 frames only; a 15 s test pattern without faces (30 frames)
+// costs 4 SSD frames, 8 passes, where SSD on every miss would take 60
+// passes; faces at normal size cost none.
+//
 // A Clip is safe for concurrent use. Its decisions follow the order in
 // which the tiny detector's results and SSD's come in, so frames analysed
 // at once may be decided in another order than one by one; the bounds of
