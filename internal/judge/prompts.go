@@ -1,37 +1,20 @@
 package judge
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"sort"
-	"strings"
-	"text/template"
+
+	"emer/internal/prompt"
 )
 
 //go:embed prompts/*.tmpl
 var promptFS embed.FS
 
 // templates holds every prompt, by file name without extension.
-var templates = func() map[string]*template.Template {
-	out := map[string]*template.Template{}
-	names, err := fs.Glob(promptFS, "prompts/*.tmpl")
-	if err != nil {
-		panic(err)
-	}
-	for _, n := range names {
-		b, err := promptFS.ReadFile(n)
-		if err != nil {
-			panic(err)
-		}
-		name := strings.TrimSuffix(strings.TrimPrefix(n, "prompts/"), ".tmpl")
-		out[name] = template.Must(template.New(name).Option("missingkey=error").Parse(string(b)))
-	}
-	return out
-}()
+var templates = prompt.MustLoad(promptFS, "prompts", nil)
 
 // PromptData is what a prompt template can refer to: one text ({{.Text}})
 // for single-input prompts, or a ground truth and a prediction ({{.GT}},
@@ -41,27 +24,10 @@ type PromptData struct {
 }
 
 // Render fills the named prompt template.
-func Render(name string, d PromptData) (string, error) {
-	t, ok := templates[name]
-	if !ok {
-		return "", fmt.Errorf("no prompt %q", name)
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, d); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
-}
+func Render(name string, d PromptData) (string, error) { return templates.Render(name, d) }
 
 // PromptNames returns the names of all prompt templates, sorted.
-func PromptNames() []string {
-	out := make([]string, 0, len(templates))
-	for n := range templates {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func PromptNames() []string { return templates.Names() }
 
 // promptsSHA256 hashes the named templates' sources, in name order.
 func promptsSHA256(names []string) string {
@@ -69,7 +35,7 @@ func promptsSHA256(names []string) string {
 	sort.Strings(names)
 	h := sha256.New()
 	for _, n := range names {
-		b, err := promptFS.ReadFile("prompts/" + n + ".tmpl")
+		b, err := templates.Source(n)
 		if err != nil {
 			panic(err)
 		}

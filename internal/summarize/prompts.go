@@ -1,17 +1,14 @@
 package summarize
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strings"
 	"text/template"
 
 	"emer/internal/explain"
+	"emer/internal/prompt"
 )
 
 //go:embed prompts/*.tmpl
@@ -37,22 +34,7 @@ const templateOVExtract = "ov_extract"
 var funcs = template.FuncMap{"inc": func(i int) int { return i + 1 }}
 
 // templates holds every prompt, by file name without extension.
-var templates = func() map[string]*template.Template {
-	out := map[string]*template.Template{}
-	names, err := fs.Glob(promptFS, "prompts/*.tmpl")
-	if err != nil {
-		panic(err)
-	}
-	for _, n := range names {
-		b, err := promptFS.ReadFile(n)
-		if err != nil {
-			panic(err)
-		}
-		name := strings.TrimSuffix(strings.TrimPrefix(n, "prompts/"), ".tmpl")
-		out[name] = template.Must(template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(b)))
-	}
-	return out
-}()
+var templates = prompt.MustLoad(promptFS, "prompts", funcs)
 
 // PromptData is what a template can refer to.
 type PromptData struct {
@@ -64,27 +46,10 @@ type PromptData struct {
 }
 
 // Render fills the named template.
-func Render(name string, d PromptData) (string, error) {
-	t, ok := templates[name]
-	if !ok {
-		return "", fmt.Errorf("no prompt %q", name)
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, d); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
-}
+func Render(name string, d PromptData) (string, error) { return templates.Render(name, d) }
 
 // TemplateNames returns the names of all templates, sorted.
-func TemplateNames() []string {
-	out := make([]string, 0, len(templates))
-	for n := range templates {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func TemplateNames() []string { return templates.Names() }
 
 // templateFor returns the name of a step's template in lang.
 func templateFor(step, lang string) string {
@@ -100,7 +65,7 @@ func templateFor(step, lang string) string {
 func PromptsSHA256() string {
 	h := sha256.New()
 	for _, n := range TemplateNames() {
-		b, _ := promptFS.ReadFile("prompts/" + n + ".tmpl")
+		b, _ := templates.Source(n)
 		fmt.Fprintf(h, "%s\x00%d\x00%s", n, len(b), b)
 	}
 	ov, err := explain.Render(templateOVExtract, explain.PromptData{Text: "\x00"})
