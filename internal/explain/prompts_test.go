@@ -3,11 +3,11 @@ package explain
 import (
 	"flag"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"emer/internal/prompt/prompttest"
 	"emer/internal/sharedtest"
 )
 
@@ -38,22 +38,7 @@ func TestPromptGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				path := filepath.Join("testdata", name+".tmpl", c)
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test -update to create it)", err)
-				}
-				if got != string(want) {
-					t.Errorf("render differs from %s:\n got: %q\nwant: %q", path, got, want)
-				}
+				prompttest.Golden(t, name, c, got, *update)
 			})
 		}
 	}
