@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"emer/internal/agreement"
+	"emer/internal/browsertest"
 	"emer/internal/judge"
 	"emer/internal/llm/llmtest"
 	"emer/internal/store"
@@ -277,30 +278,8 @@ func expectedCorrelation(t *testing.T, model string, systems []string, emotion b
 	return fmt.Sprintf("Spearman ρ = %.3f, Kendall τ-b = %.3f over %d clip × system pairs", rho.Coef, tau.Coef, len(xs))
 }
 
-// reportBrowser starts Debian's Chromium headless, with a fresh profile
-// and no network of its own, and returns a context of its first tab; the
-// test skips when there is none.
-func reportBrowser(t *testing.T) context.Context {
-	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("no chromium on PATH (make setup installs Debian's chromium)")
-	}
-	// A bound on the whole test, not an assertion: a browser that hangs
-	// fails the test instead of the package's timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000))
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(bcancel)
-	if err := chromedp.Do(bctx); err != nil {
-		t.Skipf("chromium (%s) could not be started: %v", bin, err)
-	}
-	return bctx
-}
+// reportBrowser opens a report's window in headless Chromium.
+func reportBrowser(t *testing.T) context.Context { return browsertest.Open(t, 1280, 1000) }
 
 // reportArtifact returns where a test writes a file for people to look
 // at: under $EMER_ARTIFACTS, or the temporary folder.

@@ -4,63 +4,22 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/google/go-cmp/cmp"
 
+	"emer/internal/browsertest"
 	"emer/internal/dataset"
 	"emer/internal/study"
 	"emer/internal/web/webtest"
 )
 
-// browser starts Debian's Chromium headless with a fresh profile and
-// returns a context of its first tab. It skips the test when no Chromium
-// is installed or it cannot be started.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	var bin string
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		t.Skip("no chromium on PATH (make setup installs Debian's chromium)")
-	}
-	// A bound on the whole test, not an assertion: a browser that hangs
-	// fails the test instead of the package's timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 1400),
-	)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(bcancel)
-	if err := chromedp.Do(bctx); err != nil {
-		t.Skipf("chromium (%s) could not be started: %v", bin, err)
-	}
-	return bctx
-}
+// browser opens a rating or review page's window in headless Chromium.
+func browser(t *testing.T) context.Context { return browsertest.Open(t, 1000, 1400) }
 
 // artifact returns where a test writes a file for people to look at:
 // under $EMER_ARTIFACTS, or the temporary folder.
