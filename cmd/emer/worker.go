@@ -74,7 +74,7 @@ Examples:
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&opts.Kinds, "kinds", slices.Clone(worker.Kinds), "item kinds to take, comma-separated: "+strings.Join(worker.Kinds, ", "))
+	f.StringSliceVar(&opts.Kinds, "kinds", worker.Kinds(), "item kinds to take, comma-separated: "+strings.Join(worker.Kinds(), ", "))
 	f.DurationVar(&opts.Lease, "lease", pgstore.DefaultLease, "how long this worker's items stay its own once it stops renewing its lease (killed)")
 	f.DurationVar(&opts.Grace, "grace", workerGrace, "on SIGTERM: how long items in progress may take to finish before they are released")
 	f.StringVar(&opts.ID, "id", "", "the worker's name in the store and its log (default HOST-PID-XXXX)")
@@ -93,8 +93,8 @@ func runWorker(ctx context.Context, opts workerOptions) error {
 		probs = append(probs, "--store postgres://USER@HOST/DB is required (or EMER_STORE): workers share a PostgreSQL store")
 	}
 	for _, k := range opts.Kinds {
-		if !slices.Contains(worker.Kinds, k) {
-			probs = append(probs, fmt.Sprintf("--kinds: %q is not a kind of item (%s)", k, strings.Join(worker.Kinds, ", ")))
+		if !slices.Contains(worker.Kinds(), k) {
+			probs = append(probs, fmt.Sprintf("--kinds: %q is not a kind of item (%s)", k, strings.Join(worker.Kinds(), ", ")))
 		}
 	}
 	if opts.Lease < time.Second {

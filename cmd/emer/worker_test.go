@@ -508,7 +508,7 @@ func TestWorkerAndStatusUsage(t *testing.T) {
 		want []string
 	}{
 		{"worker without a store", func() error {
-			return runWorker(context.Background(), workerOptions{Kinds: worker.Kinds, Lease: time.Minute, Stderr: io.Discard})
+			return runWorker(context.Background(), workerOptions{Kinds: worker.Kinds(), Lease: time.Minute, Stderr: io.Discard})
 		}, []string{"--store postgres://USER@HOST/DB is required"}},
 		{"worker on SQLite, bad kind, lease and grace", func() error {
 			return runWorker(context.Background(), workerOptions{Config: config.Config{Store: sqlite}, Kinds: []string{"judge", "paint"},

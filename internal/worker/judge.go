@@ -8,11 +8,29 @@ import (
 
 	"emer/internal/batch"
 	"emer/internal/judge"
+	"emer/internal/pgstore"
 	"emer/internal/store"
 )
 
 // KindJudge is the item kind of emer eval's judge items.
 const KindJudge = store.JudgeKind
+
+func init() {
+	register(KindJudge, kind{
+		// Items outnumber the request slots, as in emer eval, so that the
+		// slots stay busy while items wait on the store or on a step
+		// shared with another item.
+		slots: func(o Options) int { return 8 * max(o.Config.Concurrency, 1) },
+		do:    (*Worker).judge,
+	})
+}
+
+// judgeID is what tells judges apart: an item names its judge.
+type judgeID struct {
+	protocol, model string
+	temperature     float64
+	maxTokens       int
+}
 
 // JudgeItem is the payload of a queued judge item: everything a worker
 // needs to judge it besides a model server.
@@ -78,4 +96,29 @@ func decodeJudge(it batch.Item) (JudgeItem, *judge.Protocol, error) {
 		return ji, nil, fmt.Errorf("judge item %.60q: %w", it.Key, err)
 	}
 	return ji, p, nil
+}
+
+func (w *Worker) judge(ctx context.Context, it batch.Item) (batch.Outcome, error) {
+	ji, proto, err := decodeJudge(it)
+	if err != nil {
+		return batch.Outcome{}, fmt.Errorf("%w: %w", pgstore.ErrBadItem, err)
+	}
+	if proto.PromptSHA256() != ji.PromptSHA256 {
+		// Another emer's prompts: its results would not be this run's.
+		return batch.Outcome{}, fmt.Errorf("judge item %.60q was queued with %s prompts of sha256 %s, this emer's are %s: run the submitter's emer version",
+			it.Key, ji.Protocol, shortSHA(ji.PromptSHA256), shortSHA(proto.PromptSHA256()))
+	}
+	id := judgeID{ji.Protocol, ji.Model, ji.Temperature, ji.MaxTokens}
+	v, _ := w.shared(id, func() (any, error) {
+		return &judge.Judge{Client: w.stack, Model: id.model, Protocol: proto, Temperature: id.temperature, MaxTokens: id.maxTokens}, nil
+	})
+	o, err := Judge(ctx, v.(*judge.Judge), ji.Key(), ji.GT, ji.Pred)
+	if err != nil {
+		return o, err
+	}
+	if u := w.stack.Unreachable(); u != nil && o.Class == batch.Retry {
+		// Not this item's fault: left for a worker whose server answers.
+		return batch.Outcome{}, fmt.Errorf("%w: %w", ErrUnreachable, u)
+	}
+	return o, nil
 }

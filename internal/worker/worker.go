@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -12,13 +13,30 @@ import (
 
 	"emer/internal/batch"
 	"emer/internal/config"
-	"emer/internal/judge"
 	"emer/internal/llm"
 	"emer/internal/pgstore"
 )
 
-// Kinds lists the item kinds a worker can do.
-var Kinds = []string{KindJudge}
+// A kind is one kind of item a worker can do. Each kind lives in a file
+// of its own and registers itself from init.
+type kind struct {
+	// slots is how many of the kind's items a worker holds at once.
+	slots func(Options) int
+	// do does one item of the kind, as pgstore.ServeOptions.Work does.
+	do func(w *Worker, ctx context.Context, it batch.Item) (batch.Outcome, error)
+}
+
+var kinds = map[string]kind{}
+
+func register(name string, k kind) {
+	if _, dup := kinds[name]; dup {
+		panic("worker: kind " + name + " registered twice")
+	}
+	kinds[name] = k
+}
+
+// Kinds lists the item kinds a worker can do, sorted.
+func Kinds() []string { return slices.Sorted(maps.Keys(kinds)) }
 
 // Options set up a Worker.
 type Options struct {
@@ -47,25 +65,18 @@ type Worker struct {
 	opts  Options
 	stack *llm.Stack
 
-	mu     sync.Mutex
-	judges map[judgeID]*judge.Judge
-}
-
-// judgeID is what tells judges apart: an item names its judge.
-type judgeID struct {
-	protocol, model string
-	temperature     float64
-	maxTokens       int
+	mu   sync.Mutex
+	memo map[any]any // what items build once and share: judges, pipelines
 }
 
 // New returns a worker on st. It refuses kinds it does not know.
 func New(st *pgstore.Store, opts Options) (*Worker, error) {
 	if len(opts.Kinds) == 0 {
-		opts.Kinds = Kinds
+		opts.Kinds = Kinds()
 	}
 	for _, k := range opts.Kinds {
-		if !slices.Contains(Kinds, k) {
-			return nil, fmt.Errorf("kind %q: a worker does %s", k, strings.Join(Kinds, ", "))
+		if _, ok := kinds[k]; !ok {
+			return nil, fmt.Errorf("kind %q: a worker does %s", k, strings.Join(Kinds(), ", "))
 		}
 	}
 	cfg := opts.Config
@@ -76,7 +87,7 @@ func New(st *pgstore.Store, opts Options) (*Worker, error) {
 	sc.BreakerFailures = max(cfg.BreakerFailures, 8, 2*cfg.Concurrency)
 	sc.Cache = st
 	sc.Log = opts.CallLog
-	return &Worker{st: st, opts: opts, stack: llm.NewStack(sc), judges: map[judgeID]*judge.Judge{}}, nil
+	return &Worker{st: st, opts: opts, stack: llm.NewStack(sc), memo: map[any]any{}}, nil
 }
 
 // Totals returns what the worker's calls to its model server came to.
@@ -91,58 +102,40 @@ var ErrUnreachable = errors.New("model server unreachable")
 // cannot be reached (then it releases what it holds and returns an error
 // wrapping ErrUnreachable).
 func (w *Worker) Run(ctx context.Context) error {
-	kinds := map[string]int{}
+	slots := map[string]int{}
 	for _, k := range w.opts.Kinds {
-		// Items outnumber the request slots, as in emer eval, so that the
-		// slots stay busy while items wait on the store or on a step
-		// shared with another item.
-		kinds[k] = 8 * max(w.opts.Config.Concurrency, 1)
+		slots[k] = max(kinds[k].slots(w.opts), 1)
 	}
 	return w.st.Serve(ctx, pgstore.ServeOptions{
-		ID: w.opts.ID, Kinds: kinds, Lease: w.opts.Lease, Grace: w.opts.Grace, Log: w.opts.Log,
+		ID: w.opts.ID, Kinds: slots, Lease: w.opts.Lease, Grace: w.opts.Grace, Log: w.opts.Log,
 		Started: w.opts.Started, Work: w.work,
 	})
 }
 
-func (w *Worker) work(ctx context.Context, run, kind string, it batch.Item) (batch.Outcome, error) {
-	switch kind {
-	case KindJudge:
-		return w.judge(ctx, it)
+func (w *Worker) work(ctx context.Context, run, name string, it batch.Item) (batch.Outcome, error) {
+	k, ok := kinds[name]
+	if !ok {
+		return batch.Outcome{}, fmt.Errorf("%w: kind %q", pgstore.ErrBadItem, name)
 	}
-	return batch.Outcome{}, fmt.Errorf("%w: kind %q", pgstore.ErrBadItem, kind)
+	return k.do(w, ctx, it)
 }
 
-func (w *Worker) judge(ctx context.Context, it batch.Item) (batch.Outcome, error) {
-	ji, proto, err := decodeJudge(it)
-	if err != nil {
-		return batch.Outcome{}, fmt.Errorf("%w: %w", pgstore.ErrBadItem, err)
-	}
-	if proto.PromptSHA256() != ji.PromptSHA256 {
-		// Another emer's prompts: its results would not be this run's.
-		return batch.Outcome{}, fmt.Errorf("judge item %.60q was queued with %s prompts of sha256 %s, this emer's are %s: run the submitter's emer version",
-			it.Key, ji.Protocol, shortSHA(ji.PromptSHA256), shortSHA(proto.PromptSHA256()))
-	}
-	j := w.judgeFor(judgeID{ji.Protocol, ji.Model, ji.Temperature, ji.MaxTokens}, proto)
-	o, err := Judge(ctx, j, ji.Key(), ji.GT, ji.Pred)
-	if err != nil {
-		return o, err
-	}
-	if u := w.stack.Unreachable(); u != nil && o.Class == batch.Retry {
-		// Not this item's fault: left for a worker whose server answers.
-		return batch.Outcome{}, fmt.Errorf("%w: %w", ErrUnreachable, u)
-	}
-	return o, nil
-}
-
-func (w *Worker) judgeFor(id judgeID, proto *judge.Protocol) *judge.Judge {
+// shared returns the value built for key, building it with build the first
+// time: what the items of a kind share (a judge, a pipeline) is built once
+// per worker. Keys of different kinds are of different types. An error is
+// returned, and nothing kept, when build fails.
+func (w *Worker) shared(key any, build func() (any, error)) (any, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	j := w.judges[id]
-	if j == nil {
-		j = &judge.Judge{Client: w.stack, Model: id.model, Protocol: proto, Temperature: id.temperature, MaxTokens: id.maxTokens}
-		w.judges[id] = j
+	if v, ok := w.memo[key]; ok {
+		return v, nil
 	}
-	return j
+	v, err := build()
+	if err != nil {
+		return nil, err
+	}
+	w.memo[key] = v
+	return v, nil
 }
 
 func shortSHA(s string) string { return s[:min(len(s), 12)] }
