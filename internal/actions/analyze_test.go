@@ -136,6 +136,26 @@ func TestPeak(t *testing.T) {
 			t.Errorf("peak %+v in a clip without change", res.Peak)
 		}
 	})
+	// Landmark jitter on a still face: a change far under every
+	// threshold is no peak ("jaw dropped 0.1× its threshold" was one).
+	t.Run("under_every_threshold", func(t *testing.T) {
+		faint := func(t float64, f *face3) { f.smile(0.2 * grow(t)) }
+		res, err := Analyze(scene{dur: 4, face: faint}.track(2), DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Peak != nil {
+			t.Errorf("peak %+v of a change under every threshold", res.Peak)
+		}
+		// The same smile at full height is one.
+		res, err = Analyze(scene{dur: 4, face: smile}.track(2), DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Peak == nil {
+			t.Error("no peak of a smile 2.4× its threshold")
+		}
+	})
 }
 
 // TestJSON checks the JSON forms of events, poses and the peak.

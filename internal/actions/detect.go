@@ -106,8 +106,9 @@ var actionNames = map[Action]string{
 // face actions (closure aside) of their positive deviations over their
 // entry thresholds, plus, where the frame has expression probabilities,
 // their total variation distance from the baseline's mean over
-// PeakExpressionUnit. Ties go to the earliest frame; no frame changes at
-// all gives no peak.
+// PeakExpressionUnit. Ties go to the earliest frame. A clip whose
+// strongest change scores under 1 (one action at its threshold) has no
+// peak: that much is the landmarks' jitter on a still face.
 func peak(tr *Track, data []frameData, b *Baseline, opts *Options) *Peak {
 	best, bestScore := -1, 0.0
 	for i := range data {
@@ -119,7 +120,7 @@ func peak(tr *Track, data []frameData, b *Baseline, opts *Options) *Peak {
 			best, bestScore = i, s
 		}
 	}
-	if best < 0 {
+	if best < 0 || bestScore < 1 {
 		return nil
 	}
 	d := &data[best]
