@@ -22,18 +22,23 @@ const Kind = "summarize"
 // Drafter is who the drafts are by in the review history.
 const Drafter = "emer build summarize"
 
-// RunOptions set up a dataset run.
+// RunOptions set up a dataset run, by Run or Distribute.
 type RunOptions struct {
-	Run     string // the run's identity in the ledger
+	Run string // the run's identity in the ledger
+	// Workers is how many clips Run summarizes at once.
 	Workers int
 	// Journal is the JSONL file of every clip's Result (steps.jsonl).
 	Journal  string
 	Progress batch.Progress
-	// Settings identify what else the replies depend on (model, server,
-	// sampling): a clip summarized under other settings is done again.
+	// Settings identify, for Run, what else the replies depend on (model,
+	// server, sampling): a clip summarized under other settings is done
+	// again. A shared run's settings are those of its Spec.
 	Settings string
 	// Now stamps the review changes; time.Now when nil.
 	Now func() time.Time
+	// Poll is how often Distribute looks at its queue; 0:
+	// batch.DefaultPoll.
+	Poll time.Duration
 }
 
 // Report is what a dataset run did.
@@ -47,13 +52,30 @@ type Report struct {
 }
 
 // clipInput is the digest of what summarizing c reads: the settings, the
-// prompts and the clue paragraphs.
-func clipInput(settings string, c Clip) string {
+// prompts (by their digest, PromptsSHA256) and the clue paragraphs.
+func clipInput(settings, prompts string, c Clip) string {
 	h := sha256.New()
-	for _, s := range append([]string{settings, PromptsSHA256()}, c.Descriptions...) {
+	for _, s := range append([]string{settings, prompts}, c.Descriptions...) {
 		fmt.Fprintf(h, "%d\x00%s\x00", len(s), s)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Outcome summarizes c and returns its result as a batch outcome: a clip
+// that got no reply (StatusRetry) is of class Retry, every other result
+// stands. A run on one machine and a worker make their outcomes with it
+// alike.
+func (s *Summarizer) Outcome(ctx context.Context, c Clip) (batch.Outcome, error) {
+	res := s.Summarize(ctx, c)
+	b, err := json.Marshal(res)
+	if err != nil {
+		return batch.Outcome{}, fmt.Errorf("encode the result of %s: %w", c.Name, err)
+	}
+	class := batch.Final
+	if res.Status == StatusRetry {
+		class = batch.Retry
+	}
+	return batch.Outcome{Class: class, Status: res.Status, Payload: b}, nil
 }
 
 // Run summarizes every clip that the ledger does not hold as done for its
@@ -65,24 +87,22 @@ func clipInput(settings string, c Clip) string {
 // and returns batch.ErrInterrupted.
 func Run(ctx context.Context, l batch.Ledger, reviews dataset.ReviewStore, s *Summarizer, clips []Clip, opts RunOptions) (*Report, error) {
 	tasks := make([]batch.Task[Clip], len(clips))
+	prompts := PromptsSHA256()
 	for i, c := range clips {
-		tasks[i] = batch.Task[Clip]{Key: c.Name, Input: clipInput(opts.Settings, c), Value: c}
+		tasks[i] = batch.Task[Clip]{Key: c.Name, Input: clipInput(opts.Settings, prompts, c), Value: c}
 	}
 	st, runErr := batch.Run(ctx, l, batch.Options{
 		Run: opts.Run, Kind: Kind, Workers: opts.Workers, Journal: opts.Journal,
 		Progress: opts.Progress, Describe: "summarizing",
 	}, tasks, func(ctx context.Context, t batch.Task[Clip]) (batch.Outcome, error) {
-		res := s.Summarize(ctx, t.Value)
-		b, err := json.Marshal(res)
-		if err != nil {
-			return batch.Outcome{}, fmt.Errorf("encode the result of %s: %w", t.Key, err)
-		}
-		class := batch.Final
-		if res.Status == StatusRetry {
-			class = batch.Retry
-		}
-		return batch.Outcome{Class: class, Status: res.Status, Payload: b}, nil
+		return s.Outcome(ctx, t.Value)
 	})
+	return collect(ctx, l, reviews, tasks, opts, st, runErr)
+}
+
+// collect reads the results of tasks from the ledger once the run that
+// made them ended (with runErr) and puts their drafts into review.
+func collect[T any](ctx context.Context, l batch.Ledger, reviews dataset.ReviewStore, tasks []batch.Task[T], opts RunOptions, st batch.Stats, runErr error) (*Report, error) {
 	rep := &Report{Stats: st}
 	if runErr != nil && !errors.Is(runErr, batch.ErrInterrupted) {
 		return rep, runErr
