@@ -513,7 +513,7 @@ func TestWorkerAndStatusUsage(t *testing.T) {
 		{"worker on SQLite, bad kind, lease and grace", func() error {
 			return runWorker(context.Background(), workerOptions{Config: config.Config{Store: sqlite}, Kinds: []string{"judge", "paint"},
 				Lease: time.Millisecond, Grace: 5 * time.Second, Stderr: io.Discard})
-		}, []string{"--store postgres://USER@HOST/DB is required", `--kinds: "paint" is not a kind of item (judge)`,
+		}, []string{"--store postgres://USER@HOST/DB is required", `--kinds: "paint" is not a kind of item (` + strings.Join(worker.Kinds(), ", ") + ")",
 			"--lease 1ms: want 1s or more", "--grace 5s: want 0 up to less than 2s"}},
 		{"status without a store", func() error {
 			return runStatus(context.Background(), statusOptions{Stdout: io.Discard})
