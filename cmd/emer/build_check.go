@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,9 +15,7 @@ import (
 	"emer/internal/dataset"
 	"emer/internal/grounding"
 	"emer/internal/infer"
-	"emer/internal/media"
 	"emer/internal/table"
-	"emer/internal/voice"
 )
 
 func init() { registerBuild(newBuildCheckCmd) }
@@ -208,18 +205,17 @@ func newClipMeasurer(opts buildCheckOptions, lang string) (func(context.Context,
 		if err != nil {
 			return nil, err
 		}
-		c, err := ext.Analyze(ctx, path, cues.ClipOptions{Subtitle: subs[name]})
+		// The sound scene is measured from the audio the cues decoded, with
+		// their pitch track.
+		c, err := ext.Analyze(ctx, path, cues.ClipOptions{Subtitle: subs[name], KeepAudio: true})
 		if err != nil {
 			return nil, err
 		}
 		m := &grounding.Measures{Cues: c}
 		if c.Audio.Present {
-			pcm, err := media.Audio(ctx, path)
-			if err != nil && !(errors.Is(err, media.ErrDamaged) && pcm != nil) {
-				return nil, err
-			}
-			s := grounding.MeasureScene(voice.Audio{Samples: pcm.Samples, Rate: pcm.SampleRate})
+			s := grounding.MeasureSceneTrack(*c.Audio.Samples, c.Audio.Pitch)
 			m.Scene = &s
+			c.Audio.Samples = nil
 		}
 		return m, nil
 	}, nil

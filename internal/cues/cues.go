@@ -64,6 +64,9 @@ type Audio struct {
 	// clip has enough voiced speech; they stay out of the JSON, which
 	// reports the prosody.
 	Features vocal.Features `json:"-"`
+	// Samples are the decoded audio, kept when ClipOptions.KeepAudio
+	// asks for them; they stay out of the JSON.
+	Samples *voice.Audio `json:"-"`
 }
 
 // Text is the subtitle part.
@@ -138,6 +141,8 @@ func (e *Extractor) analyzeAudio(ctx context.Context, info *media.Info, samples 
 		return Audio{Reason: reason}, []string{"audio: " + reason}
 	}
 	va := voice.Audio{Samples: pcm.Samples, Rate: pcm.SampleRate}
+	// The prosody's pitch track serves the voice-emotion features too:
+	// both use voice's default pitch settings.
 	r := voice.Analyze(va, voice.DefaultConfig())
 	a := Audio{Present: true, Report: &r}
 	switch {
@@ -147,7 +152,7 @@ func (e *Extractor) analyzeAudio(ctx context.Context, info *media.Info, samples 
 		warn = append(warn, "audio: no voiced speech found (silent or unvoiced audio)")
 	}
 	if e.cfg.VoiceFeatures && r.F0 != nil {
-		f, err := vocal.Measure(va)
+		f, err := vocal.MeasureTrack(va, r.Pitch)
 		switch {
 		case err == nil:
 			a.Features = f

@@ -96,6 +96,9 @@ type ClipOptions struct {
 	// SubtitleFile is an .srt or .vtt file; when both it and Subtitle are
 	// empty, a sidecar file or an embedded text track is looked for.
 	SubtitleFile string
+	// KeepAudio keeps the decoded audio in the result's Audio.Samples,
+	// for measures beyond the cues (emer build check's sound scene).
+	KeepAudio bool
 }
 
 // An Extractor measures the cues of clips with state loaded once: the face
@@ -291,6 +294,9 @@ func (e *Extractor) Analyze(ctx context.Context, clip string, opts ClipOptions) 
 		}
 	}
 	c.Text = analyzeText(e.lex, subs, subErr)
+	if opts.KeepAudio && aud.Present {
+		aud.Samples = &samples
+	}
 	c.Visual, c.Audio = vis, aud
 	c.Warnings = append(c.Warnings, visWarn...)
 	c.Warnings = append(c.Warnings, audWarn...)

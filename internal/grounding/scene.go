@@ -90,8 +90,18 @@ const (
 
 // MeasureScene measures the level and the tones of a. It tracks the
 // voice's pitch itself (package voice's tracker with its default
-// settings), as the cues keep no frame-by-frame pitch.
+// settings).
 func MeasureScene(a voice.Audio) Scene {
+	return measureScene(a, func() voice.PitchTrack { return voice.TrackPitch(a, voice.DefaultPitchConfig()) })
+}
+
+// MeasureSceneTrack is MeasureScene with a's pitch track already made with
+// voice.DefaultPitchConfig (the cues' audio report holds it).
+func MeasureSceneTrack(a voice.Audio, pt voice.PitchTrack) Scene {
+	return measureScene(a, func() voice.PitchTrack { return pt })
+}
+
+func measureScene(a voice.Audio, track func() voice.PitchTrack) Scene {
 	s := Scene{Duration: a.Duration()}
 	n := len(a.Samples)
 	if a.Rate <= 0 || n < sceneFrame {
@@ -153,7 +163,7 @@ func MeasureScene(a voice.Audio) Scene {
 		s.LongestTone = max(s.LongestTone, float64(r.last-r.first+1)*hop)
 	}
 
-	pt := voice.TrackPitch(a, voice.DefaultPitchConfig())
+	pt := track()
 	f0At := func(f int) float64 {
 		if len(pt.Times) == 0 || pt.Step <= 0 {
 			return 0

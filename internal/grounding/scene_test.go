@@ -173,6 +173,22 @@ func TestMusicOnSpeech(t *testing.T) {
 	}
 }
 
+// TestMeasureSceneTrack checks that the scene measured with the pitch
+// track of the voice report (what emer build check passes) is the scene
+// of a fresh tracking.
+func TestMeasureSceneTrack(t *testing.T) {
+	for _, f := range ravdess(t, 30) {
+		a, err := voice.ReadWAVFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := voice.Analyze(a, voice.DefaultConfig())
+		if got, want := MeasureSceneTrack(a, r.Pitch), MeasureScene(a); got != want {
+			t.Errorf("%s: with the report's track %+v, tracked afresh %+v", filepath.Base(f), got, want)
+		}
+	}
+}
+
 // TestMusicUnderSpeech mixes chords and a melody under RAVDESS speech at
 // a level below the speech's and measures how often the music is found
 // (the figures rules.go quotes): at 6 dB under, always; down to 15 dB

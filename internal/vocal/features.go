@@ -167,7 +167,13 @@ func Info(name string) (FeatureInfo, bool) {
 // periods for jitter) is NaN. It fails with ErrNoVoice when less than
 // MinVoiced seconds are voiced.
 func Measure(a voice.Audio) (Features, error) {
-	pt := voice.TrackPitch(a, voice.DefaultPitchConfig())
+	return MeasureTrack(a, voice.TrackPitch(a, voice.DefaultPitchConfig()))
+}
+
+// MeasureTrack is Measure with a's pitch track already made with
+// voice.DefaultPitchConfig (as voice.Analyze with its default settings
+// makes it), sparing a second tracking.
+func MeasureTrack(a voice.Audio, pt voice.PitchTrack) (Features, error) {
 	var vi []int
 	for i, f := range pt.F0 {
 		if f > 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -186,6 +187,15 @@ func TestMeasureAgreesWithCues(t *testing.T) {
 			if r.JitterLocal == nil || r.ShimmerLocal == nil {
 				t.Fatal("no jitter or shimmer in the report")
 			}
+			// The report's own pitch track, as the cue extraction passes
+			// it, gives exactly the features of a fresh tracking.
+			ft, err := MeasureTrack(a, r.Pitch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(nanToZero(ft), nanToZero(f)) {
+				t.Errorf("MeasureTrack with the report's pitch track differs from Measure:\n%v\n%v", ft, f)
+			}
 			checks := []struct {
 				feature   string
 				got, want float64
@@ -228,4 +238,16 @@ func TestPercentile(t *testing.T) {
 	if !math.IsNaN(percentile(nil, 50)) || !math.IsNaN(slope([]float64{1, 2}, []float64{1, 2})) || !math.IsNaN(sd([]float64{1})) {
 		t.Error("statistics of too few values are not NaN")
 	}
+}
+
+// nanToZero returns f with NaN measures as 0, for comparisons.
+func nanToZero(f Features) Features {
+	out := Features{}
+	for k, v := range f {
+		if math.IsNaN(v) {
+			v = 0
+		}
+		out[k] = v
+	}
+	return out
 }

@@ -89,6 +89,11 @@ type Report struct {
 	SpeechEnd      float64  `json:"speech_end_s"`
 	Pauses         []Pause  `json:"pauses"`
 	Events         []Event  `json:"events"`
+
+	// Pitch is the F0 track the report was measured from (with
+	// Config.Pitch), for measures that need it frame by frame; it stays
+	// out of the JSON.
+	Pitch PitchTrack `json:"-"`
 }
 
 // Analyze measures the prosody of a. Intensity statistics are over all
@@ -101,6 +106,7 @@ func Analyze(a Audio, cfg Config) Report {
 		return r
 	}
 	pt := TrackPitch(a, cfg.Pitch)
+	r.Pitch = pt
 	it := TrackIntensity(a, cfg.Pitch.FloorHz)
 	r.Intensity = stats(it.DB)
 
