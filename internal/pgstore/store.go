@@ -61,6 +61,139 @@ var migrations = []string{
 	-- The items of a run not yet finished, counted while a run waits for them.
 	CREATE INDEX emer_river_job_live ON river_job ((args->>'run'), queue)
 		WHERE state IN ('available', 'pending', 'running', 'retryable', 'scheduled');`,
+	// Rating studies of emer serve (see study.Store), as the SQLite
+	// store's: studies, clips, candidates, raters (tokens only as hashes),
+	// holds and completed ratings. Clip IDs compare bytewise (COLLATE
+	// "C"), whatever the database's collation; times are microseconds,
+	// a hold's expiry milliseconds since 1970.
+	`CREATE TABLE emer_studies (
+		id         bigint      PRIMARY KEY,
+		name       text        NOT NULL,
+		target     integer     NOT NULL,
+		seed       bigint      NOT NULL,
+		secret     bytea       NOT NULL,
+		sources    text        NOT NULL,
+		created_at timestamptz NOT NULL
+	);
+	CREATE TABLE emer_study_clips (
+		study     bigint  NOT NULL REFERENCES emer_studies (id),
+		id        text    COLLATE "C" NOT NULL,
+		name      text    COLLATE "C" NOT NULL,
+		media     text    NOT NULL,
+		rank      integer NOT NULL,
+		subtitles text    NOT NULL,
+		PRIMARY KEY (study, id),
+		UNIQUE (study, name)
+	);
+	CREATE INDEX emer_study_clips_rank ON emer_study_clips (study, rank);
+	CREATE TABLE emer_study_candidates (
+		study  bigint  NOT NULL,
+		clip   text    COLLATE "C" NOT NULL,
+		id     integer NOT NULL,
+		source text    NOT NULL,
+		text   text    NOT NULL,
+		PRIMARY KEY (study, clip, id),
+		FOREIGN KEY (study, clip) REFERENCES emer_study_clips (study, id)
+	);
+	CREATE TABLE emer_study_raters (
+		id           bigint      PRIMARY KEY,
+		study        bigint      NOT NULL REFERENCES emer_studies (id),
+		label        text        NOT NULL,
+		token_sha256 bytea       NOT NULL UNIQUE,
+		created_at   timestamptz NOT NULL
+	);
+	CREATE INDEX emer_study_raters_study ON emer_study_raters (study, id);
+	CREATE TABLE emer_study_holds (
+		rater      bigint PRIMARY KEY REFERENCES emer_study_raters (id),
+		study      bigint NOT NULL,
+		clip       text   COLLATE "C" NOT NULL,
+		expires_ms bigint NOT NULL,
+		shown      text   NOT NULL,
+		FOREIGN KEY (study, clip) REFERENCES emer_study_clips (study, id)
+	);
+	CREATE INDEX emer_study_holds_clip ON emer_study_holds (study, clip);
+	CREATE TABLE emer_study_done (
+		study bigint      NOT NULL,
+		clip  text        COLLATE "C" NOT NULL,
+		rater bigint      NOT NULL REFERENCES emer_study_raters (id),
+		shown text        NOT NULL,
+		at    timestamptz NOT NULL,
+		PRIMARY KEY (study, clip, rater),
+		FOREIGN KEY (study, clip) REFERENCES emer_study_clips (study, id)
+	);
+	CREATE INDEX emer_study_done_rater ON emer_study_done (rater, clip);
+	CREATE TABLE emer_study_ratings (
+		study     bigint  NOT NULL,
+		clip      text    COLLATE "C" NOT NULL,
+		rater     bigint  NOT NULL,
+		candidate integer NOT NULL,
+		position  integer NOT NULL,
+		score     integer NOT NULL CHECK (score BETWEEN 1 AND 4),
+		PRIMARY KEY (study, clip, rater, candidate),
+		FOREIGN KEY (study, clip, rater) REFERENCES emer_study_done (study, clip, rater),
+		FOREIGN KEY (study, clip, candidate) REFERENCES emer_study_candidates (study, clip, id)
+	);`,
+	// Review state of the descriptions of emer build summarize (see
+	// dataset.ReviewStore and web.ReviewStore), as the SQLite store's,
+	// each row in a scope: the run of summarize it belongs to, so that one
+	// database holds the review of many runs. Reviewers' names are unique
+	// in a scope without ASCII case, as SQLite's NOCASE compares them;
+	// clips compare bytewise. Flags, claims and the states of the history
+	// are JSON text, kept byte for byte.
+	`CREATE TABLE emer_reviews (
+		scope    text        NOT NULL,
+		clip     text        COLLATE "C" NOT NULL,
+		status   text        NOT NULL CHECK (status IN ('pending', 'accepted', 'edited', 'rejected')),
+		draft    text        NOT NULL,
+		text     text        NOT NULL,
+		flags    text        NOT NULL,
+		reviewer text        NOT NULL,
+		note     text        NOT NULL,
+		at       timestamptz NOT NULL,
+		PRIMARY KEY (scope, clip)
+	);
+	CREATE TABLE emer_review_history (
+		id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		scope       text        NOT NULL,
+		clip        text        COLLATE "C" NOT NULL,
+		author      text        NOT NULL,
+		at          timestamptz NOT NULL,
+		before_json text,
+		after_json  text        NOT NULL,
+		FOREIGN KEY (scope, clip) REFERENCES emer_reviews (scope, clip)
+	);
+	CREATE INDEX emer_review_history_clip ON emer_review_history (scope, clip, id);
+	CREATE TABLE emer_reviewers (
+		id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		scope        text        NOT NULL,
+		name         text        NOT NULL,
+		token_sha256 bytea       NOT NULL,
+		invited_at   timestamptz NOT NULL,
+		UNIQUE (scope, token_sha256)
+	);
+	CREATE UNIQUE INDEX emer_reviewers_name ON emer_reviewers (scope, lower(name COLLATE "C"));
+	CREATE TABLE emer_review_checks (
+		scope       text        NOT NULL,
+		clip        text        COLLATE "C" NOT NULL,
+		description text        NOT NULL,
+		claims      text        NOT NULL,
+		source      text        NOT NULL,
+		loaded_at   timestamptz NOT NULL,
+		PRIMARY KEY (scope, clip)
+	);`,
+	// Annotation records (see dataset.Store), as the SQLite store's, in a
+	// scope: the run that keeps them.
+	`CREATE TABLE emer_annotations (
+		scope     text    NOT NULL,
+		clip      text    COLLATE "C" NOT NULL,
+		aspect    text    NOT NULL CHECK (aspect IN ('visual', 'audio', 'content', 'context')),
+		annotator text    COLLATE "C" NOT NULL,
+		text      text    NOT NULL,
+		lang      text    NOT NULL,
+		file      text    NOT NULL,
+		line      integer NOT NULL,
+		PRIMARY KEY (scope, clip, aspect, annotator)
+	);`,
 }
 
 // SchemaVersion is the number of emer's own migrations this emer knows.

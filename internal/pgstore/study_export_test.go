@@ -1,0 +1,26 @@
+package pgstore
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Migration returns emer's migration of schema version v.
+func Migration(v int) string { return migrations[v-1] }
+
+// The schema versions of the studies, the review state and the
+// annotations.
+const (
+	StudyVersion      = studyVersion
+	ReviewVersion     = reviewVersion
+	AnnotationVersion = annotationVersion
+)
+
+// UpdateTx runs fn as the studies' writing transactions run.
+func UpdateTx(ctx context.Context, s *Store, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	return s.inTx(ctx, "test", lockedTx, fn)
+}
+
+// Committed reports whether the transaction xid was committed.
+func Committed(ctx context.Context, s *Store, xid string) (bool, error) { return s.committed(ctx, xid) }
