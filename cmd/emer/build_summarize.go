@@ -20,10 +20,12 @@ import (
 	"emer/internal/config"
 	"emer/internal/dataset"
 	"emer/internal/llm"
+	"emer/internal/pgstore"
 	"emer/internal/store"
 	"emer/internal/summarize"
 	"emer/internal/table"
 	"emer/internal/textenc"
+	"emer/internal/worker"
 )
 
 func init() { registerBuild(newBuildSummarizeCmd) }
@@ -34,7 +36,17 @@ type buildSummarizeOptions struct {
 	Dataset     string // EMER CSV of names and subtitles, optional
 	Lang        string // en or zh; "": the records' language
 	Out         string
-	Config      config.Config // model server, concurrency, cache: fully resolved
+	Config      config.Config // model server, concurrency, cache, store: fully resolved
+
+	// With a postgres:// store: Workers is how many workers the run
+	// starts in its own process besides waiting (0: only waits, for
+	// emer worker processes elsewhere; 1 when not set); Run names the run
+	// in the store ("": summarize:ABSOLUTE-OUT); Lease is the local
+	// worker's lease (0: pgstore.DefaultLease).
+	Workers    int
+	workersSet bool
+	Run        string
+	Lease      time.Duration
 
 	Stdout, Stderr io.Writer
 	// Progress is told how the run advances; nil: batch.NewProgress on
@@ -44,6 +56,7 @@ type buildSummarizeOptions struct {
 	configErr error            // what resolving the settings found wrong
 	retryBase time.Duration    // delay before the first retry; 0: llm.DefaultRetryBase
 	now       func() time.Time // stamps the review changes; nil: time.Now
+	poll      time.Duration    // how often a shared run looks at its queue; 0: batch.DefaultPoll
 }
 
 // The files of a summarize folder.
@@ -57,7 +70,7 @@ func newBuildSummarizeCmd(g *globalOptions) *cobra.Command {
 	opts := buildSummarizeOptions{}
 	var bind *config.Binding
 	cmd := &cobra.Command{
-		Use:   "summarize --annotations FILE --model M [--base-url URL] [--lang en|zh] [--dataset CSV] --out DIR",
+		Use:   "summarize --annotations FILE --model M [--base-url URL] [--lang en|zh] [--dataset CSV] [--store postgres://...] --out DIR",
 		Short: "Summarize annotators' clues into EMER descriptions with a chat model, for review",
 		Long: `summarize builds an EMER description for every clip of an annotation file
 (clip, annotator, aspect, text, lang; CSV or JSONL, as emer build cost
@@ -102,7 +115,20 @@ reasons it was marked for, until someone accepts, edits or rejects it
 changes. Running again with the same --out resumes: done clips are kept,
 cached replies are not asked again, and a clip is summarized again when
 its clues or the settings change. The exit status is 1 when a clip got no
-reply from the server, after everything else is written.`,
+reply from the server, after everything else is written.
+
+With --store postgres://USER@HOST/DB the run is shared: the clips left to
+summarize are queued in that database, each with its clues, the model
+name, the language, the token limit and the digest of the prompts (a
+worker whose emer has other prompts refuses them); emer worker processes
+on any machine (each with its own model server) take them, and this
+command summarizes too (--workers 0: it only waits). Once every clip has a
+result it puts the drafts into review in that database, under the run's
+name (summarize:ABSOLUTE-OUT unless --run says otherwise), keeps the
+annotation records there, and writes descriptions.csv, openset.csv,
+steps.jsonl and calls.jsonl (of its own calls) in DIR. Run it again to
+resume or collect; emer status shows the progress. API keys and server
+addresses never enter the database. See docs/scale-out.md.`,
 		Example: `  emer build summarize --annotations clues.csv --model qwen2.5:7b --base-url http://127.0.0.1:11434/v1 --out runs/summary
   emer build summarize --annotations clues.jsonl --lang zh --dataset gt-chi.csv --model gpt-4o-mini \
       --base-url https://api.example.com/v1 --out runs/zh`,
@@ -110,6 +136,7 @@ reply from the server, after everything else is written.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Config, opts.configErr = bind.Resolve(config.ProcessEnv)
 			opts.Stdout, opts.Stderr = g.stdout, g.stderr
+			opts.workersSet = cmd.Flags().Changed("workers")
 			return runBuildSummarize(cmd.Context(), opts)
 		},
 	}
@@ -118,7 +145,10 @@ reply from the server, after everything else is written.`,
 	f.StringVar(&opts.Dataset, "dataset", "", "EMER CSV with the clips' subtitles (names + subtitles), optional")
 	f.StringVar(&opts.Lang, "lang", "", "language of the prompts and descriptions: en or zh (default: the records')")
 	f.StringVar(&opts.Out, "out", "", "output folder; rerun with the same one to resume")
-	bind = config.Bind(f, config.ChatKeys...).Require("model")
+	f.IntVar(&opts.Workers, "workers", 1, "with a postgres:// store: summarize in this process too (1) or only wait for emer worker processes (0)")
+	f.StringVar(&opts.Run, "run", "", "with a postgres:// store: the run's name there (default summarize:ABSOLUTE-OUT)")
+	f.DurationVar(&opts.Lease, "lease", pgstore.DefaultLease, "with a postgres:// store: how long this process's clips stay its own once it stops renewing its lease (killed)")
+	bind = config.Bind(f, append(slices.Clone(config.ChatKeys), "store")...).Require("model")
 	cmd.Long += "\n\n" + bind.Help()
 	return cmd
 }
@@ -138,6 +168,22 @@ func runBuildSummarize(ctx context.Context, opts buildSummarizeOptions) error {
 		probs = append(probs, strings.Split(opts.configErr.Error(), "\n")...)
 	} else if err := opts.Config.Validate(); err != nil {
 		probs = append(probs, strings.Split(err.Error(), "\n")...)
+	}
+	shared := opts.Config.Store.Driver == config.DriverPostgres
+	if !shared {
+		if opts.workersSet || opts.Run != "" {
+			probs = append(probs, "--workers and --run are for a shared store (--store postgres://...)")
+		}
+	} else {
+		if opts.workersSet && opts.Workers != 0 && opts.Workers != 1 {
+			probs = append(probs, fmt.Sprintf("--workers %d: want 1 (summarize here too) or 0 (only wait); --concurrency sets the requests in flight", opts.Workers))
+		}
+		if opts.Lease != 0 && opts.Lease < time.Second {
+			probs = append(probs, fmt.Sprintf("--lease %v: want 1s or more", opts.Lease))
+		}
+		if opts.Config.Cache != "" {
+			probs = append(probs, "--cache: a shared store keeps its own cache")
+		}
 	}
 	if len(probs) > 0 {
 		return usageErrorf("%s", strings.Join(probs, "\n  "))
@@ -169,8 +215,13 @@ func runBuildSummarize(ctx context.Context, opts buildSummarizeOptions) error {
 		return fmt.Errorf("%s cannot be created: %w", opts.Out, err)
 	}
 	dbPath := filepath.Join(opts.Out, "emer.db")
-	if err := store.CheckWritable(dbPath); err != nil {
-		return err
+	if cfg.Store.Driver == config.DriverSQLite {
+		dbPath = cfg.Store.Path
+	}
+	if !shared {
+		if err := store.CheckWritable(dbPath); err != nil {
+			return err
+		}
 	}
 	lock, err := store.LockDir(opts.Out)
 	if err != nil {
@@ -180,6 +231,9 @@ func runBuildSummarize(ctx context.Context, opts buildSummarizeOptions) error {
 		return err
 	}
 	defer lock.Close()
+	if shared {
+		return runBuildSummarizeShared(ctx, opts, af, lang, clips, subtitles)
+	}
 	db, err := store.Open(ctx, dbPath)
 	if err != nil {
 		return err
@@ -239,6 +293,123 @@ func runBuildSummarize(ctx context.Context, opts buildSummarizeOptions) error {
 		return err
 	}
 	return reportSummaries(opts, rep, client.Totals())
+}
+
+// summarizeRunName is the run's name in a shared store.
+func summarizeRunName(opts buildSummarizeOptions) string {
+	if opts.Run != "" {
+		return opts.Run
+	}
+	return "summarize:" + absPath(opts.Out)
+}
+
+// runBuildSummarizeShared is runBuildSummarize on a PostgreSQL store, in
+// the locked output folder: it keeps the annotation records in the store
+// under the run's name, queues the clips left to summarize, summarizes in
+// this process too unless --workers 0, waits until every clip has a
+// result, puts the drafts into the run's review state in the store and
+// writes the folder's files.
+func runBuildSummarizeShared(ctx context.Context, opts buildSummarizeOptions, af *dataset.AnnotationFile, lang string, clips []summarize.Clip, subtitles map[string]string) error {
+	cfg := opts.Config
+	run := summarizeRunName(opts)
+	// The store's own complaints (the database unreachable, and back).
+	storeLog := slog.New(slog.NewTextHandler(opts.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	st, err := pgstore.Open(ctx, cfg.Store.URL, pgstore.Options{Log: storeLog})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// The store holds the records it summarized, and the review state,
+	// under the run's name.
+	if err := st.Annotations(run).PutAnnotations(ctx, af.Records); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(filepath.Join(opts.Out, "calls.jsonl"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	fmt.Fprintf(opts.Stderr, "emer build summarize: run %s in %s\n", run, st.Name())
+
+	// The local worker, if any: its calls and what it holds go to
+	// calls.jsonl. When it cannot go on (its server is unreachable), the
+	// waiting stops too.
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	var lw *localWorker
+	if !opts.workersSet || opts.Workers > 0 {
+		callLog := slog.New(slog.NewJSONHandler(logFile, nil))
+		if lw, err = startLocalWorker(ctx, st, worker.Options{
+			Config: cfg, Kinds: []string{worker.KindSummarize}, Lease: opts.Lease,
+			Log: callLog, CallLog: callLog, RetryBase: opts.retryBase,
+		}, stopWaiting); err != nil {
+			return err
+		}
+	}
+	prog := opts.Progress
+	if prog == nil {
+		prog = batch.NewProgress(opts.Stderr)
+	}
+	spec := summarize.Spec{Model: cfg.Model, Lang: lang, MaxTokens: cfg.MaxTokens}
+	rep, err := summarize.Distribute(waitCtx, st, st, st.Reviews(run), spec, clips, summarize.RunOptions{
+		Run: run, Journal: filepath.Join(opts.Out, summarizeSteps), Progress: prog, Now: opts.now, Poll: opts.poll,
+	})
+	var totals llm.Totals
+	var werr error
+	if lw != nil {
+		totals, werr = lw.stop()
+	}
+	if err == nil || errors.Is(err, batch.ErrInterrupted) {
+		// What is done is written, also when the run was interrupted.
+		if err := writeSummaries(opts.Out, rep.Results, subtitles); err != nil {
+			return err
+		}
+	}
+	if werr != nil {
+		fmt.Fprintf(opts.Stderr, "emer build summarize: this process stopped summarizing: %v\n  the clips left stay queued in %s for emer worker processes; run again with the same --out to collect them\n", werr, st.Name())
+		return werr
+	}
+	if errors.Is(err, batch.ErrInterrupted) {
+		return fmt.Errorf("interrupted (%w): the clips left stay queued for emer worker processes; run again with the same --out to collect them", ctx.Err())
+	}
+	if err != nil {
+		return err
+	}
+	return reportSummaries(opts, rep, totals)
+}
+
+// localWorker is a worker run in a submitting process beside its waiting.
+type localWorker struct {
+	w      *worker.Worker
+	cancel context.CancelFunc
+	errc   chan error
+}
+
+// startLocalWorker starts a worker of opts on st until its stop; when it
+// ends by itself (its server unreachable), it calls stopWaiting.
+func startLocalWorker(ctx context.Context, st *pgstore.Store, opts worker.Options, stopWaiting func()) (*localWorker, error) {
+	w, err := worker.New(st, opts)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	lw := &localWorker{w: w, cancel: cancel, errc: make(chan error, 1)}
+	go func() {
+		err := w.Run(wctx)
+		if err != nil {
+			stopWaiting()
+		}
+		lw.errc <- err
+	}()
+	return lw, nil
+}
+
+// stop stops the worker and returns what its calls came to, and the
+// error that stopped it first, if any.
+func (lw *localWorker) stop() (llm.Totals, error) {
+	lw.cancel()
+	err := <-lw.errc
+	return lw.w.Totals(), err
 }
 
 // writeSummaries writes descriptions.csv and openset.csv in dir.
