@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"emer/internal/batch"
+	"emer/internal/config"
 	"emer/internal/dataset"
+	"emer/internal/pgstore"
 	"emer/internal/store"
 	"emer/internal/textenc"
 )
@@ -22,7 +25,12 @@ func init() { registerBuild(newBuildReviewCmd) }
 
 // buildReviewOptions are the inputs of runBuildReview.
 type buildReviewOptions struct {
-	DB       string // the store: DIR/emer.db of emer build summarize
+	DB string // the store: DIR/emer.db of emer build summarize
+	// Store is the store when DB is empty: an SQLite file, or a
+	// PostgreSQL database where Run names the run of emer build summarize
+	// (its name there, or its output folder).
+	Store    config.Store
+	Run      string
 	Export   string // CSV to write
 	Import   string // CSV to read
 	Reviewer string // who made the import's changes, where a row does not say
@@ -35,7 +43,7 @@ type buildReviewOptions struct {
 func newBuildReviewCmd(g *globalOptions) *cobra.Command {
 	var opts buildReviewOptions
 	cmd := &cobra.Command{
-		Use:   "review --db DIR/emer.db (--export FILE | --import FILE [--reviewer NAME])",
+		Use:   "review (--db DIR/emer.db | --store postgres://... --run NAME) (--export FILE | --import FILE [--reviewer NAME])",
 		Short: "Review the descriptions emer build summarize made, offline, as a CSV",
 		Long: `review takes the descriptions that emer build summarize put into review out
 of its store as a CSV, and puts the reviewed CSV back.
@@ -59,28 +67,59 @@ applied, all at once; rows left as exported change nothing, and rows may be
 left out. Every change is kept in the store's history with who made it,
 when, and the state before and after. An import fails, applying nothing,
 when a description it changes was changed meanwhile (by summarize or
-another reviewer): export again and redo those rows.`,
+another reviewer): export again and redo those rows.
+
+With --store postgres://USER@HOST/DB (or EMER_STORE) the review state is
+that of a run of emer build summarize --store postgres://... in that
+database, named by --run: summarize:/ABSOLUTE/OUT (its name unless its
+--run gave another), that NAME, or its output folder OUT. emer serve
+--store with --review of the same run shows the same state.`,
 		Example: `  emer build review --db runs/summary/emer.db --export review.csv
-  emer build review --db runs/summary/emer.db --import review.csv --reviewer ann`,
+  emer build review --db runs/summary/emer.db --import review.csv --reviewer ann
+  emer build review --store postgres://emer@db.lab/emer --run summarize:/data/runs/summary --export review.csv`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Stdout, opts.Stderr = g.stdout, g.stderr
-			return runBuildReview(cmd.Context(), opts)
-		},
+	}
+	bind := config.Bind(cmd.Flags(), "store")
+	cmd.Long += "\n\n" + bind.Help()
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := bind.Resolve(config.ProcessEnv)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		switch {
+		case opts.DB != "" && cmd.Flags().Changed("store"):
+			return usageErrorf("give --db DIR/emer.db or --store, not both (--db FILE is --store sqlite:FILE)")
+		case opts.DB == "":
+			// --db wins over a store of the environment or the config
+			// file, as flags do.
+			opts.Store = cfg.Store
+		}
+		opts.Stdout, opts.Stderr = g.stdout, g.stderr
+		return runBuildReview(cmd.Context(), opts)
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.DB, "db", "", "the store of emer build summarize (DIR/emer.db)")
+	f.StringVar(&opts.DB, "db", "", "the store of emer build summarize (DIR/emer.db); or give --store")
+	f.StringVar(&opts.Run, "run", "", "with a postgres:// store: the run of emer build summarize there (summarize:/ABSOLUTE/OUT, NAME or OUT)")
 	f.StringVar(&opts.Export, "export", "", "write the review CSV to FILE")
 	f.StringVar(&opts.Import, "import", "", "apply the review CSV in FILE")
 	f.StringVar(&opts.Reviewer, "reviewer", "", "with --import: who made the changes of rows whose reviewer column is empty or as exported")
-	_ = cmd.MarkFlagRequired("db")
+	if fl := f.Lookup("store"); fl != nil {
+		fl.Usage, fl.DefValue = "the store of emer build summarize: sqlite:DIR/emer.db, as --db, or postgres://USER@HOST/DB with --run ($EMER_STORE)", ""
+	}
 	return cmd
 }
 
 func runBuildReview(ctx context.Context, opts buildReviewOptions) error {
 	var probs []string
-	if opts.DB == "" {
-		probs = append(probs, "--db is required")
+	if opts.DB == "" && opts.Store.Driver == config.DriverSQLite {
+		opts.DB = opts.Store.Path
+	}
+	shared := opts.DB == "" && opts.Store.Driver == config.DriverPostgres
+	switch {
+	case opts.DB == "" && !shared:
+		probs = append(probs, "--db DIR/emer.db is required, or --store postgres://... with --run")
+	case !shared && opts.Run != "":
+		probs = append(probs, "--run is for a postgres:// store (--store); --db names the store of one run")
 	}
 	switch {
 	case opts.Export == "" && opts.Import == "":
@@ -94,13 +133,72 @@ func runBuildReview(ctx context.Context, opts buildReviewOptions) error {
 	if len(probs) > 0 {
 		return usageErrorf("%s", strings.Join(probs, "\n  "))
 	}
-	if _, err := os.Stat(opts.DB); err != nil {
-		return fmt.Errorf("--db: %w", err)
+	if !shared {
+		if _, err := os.Stat(opts.DB); err != nil {
+			return fmt.Errorf("--db: %w", err)
+		}
 	}
 	if opts.Export != "" {
 		return exportReviews(ctx, opts)
 	}
 	return importReviews(ctx, opts)
+}
+
+// openReviewState opens the review state opts names, read-only for an
+// export: the store, what messages call it, and the function that closes
+// it. An SQLite store's reviews may be missing (store.ErrNoReviews).
+func openReviewState(ctx context.Context, opts buildReviewOptions, readOnly bool) (dataset.ReviewStore, string, func(), error) {
+	if opts.DB != "" {
+		open := store.Open
+		if readOnly {
+			open = store.OpenReadOnly
+		}
+		db, err := open(ctx, opts.DB)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return store.NewReviews(db), opts.DB, func() { db.Close() }, nil
+	}
+	st, err := pgstore.Open(ctx, opts.Store.URL, pgstore.Options{ReadOnly: readOnly})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	run, err := sharedReviewRun(ctx, st, opts.Run, "--run")
+	if err != nil {
+		st.Close()
+		return nil, "", nil, err
+	}
+	return st.Reviews(run), "run " + run + " in " + st.Name(), func() { st.Close() }, nil
+}
+
+// sharedReviewRun returns the run of emer build summarize whose review
+// what (the flag's name) names in the shared store st: the run's name
+// there, or its output folder (the run summarize:ABSOLUTE-DIR). An
+// unknown run is refused with the runs st holds.
+func sharedReviewRun(ctx context.Context, st *pgstore.Store, name, what string) (string, error) {
+	runs, err := st.ReviewScopes(ctx)
+	if err != nil {
+		return "", err
+	}
+	if name != "" && slices.Contains(runs, name) {
+		return name, nil
+	}
+	holds := fmt.Sprintf("%s holds the review of no run (emer build summarize --store %s puts it there)", st.Name(), st.Name())
+	if len(runs) > 0 {
+		holds = fmt.Sprintf("%s holds the review of %s", st.Name(), strings.Join(runs, ", "))
+	}
+	if name == "" {
+		return "", usageErrorf("%s NAME is required with a postgres:// store: the run of emer build summarize (summarize:/ABSOLUTE/OUT, its --run NAME, or its folder OUT); %s", what, holds)
+	}
+	if fi, err := os.Stat(name); err == nil {
+		if !fi.IsDir() {
+			return "", usageErrorf("%s %s is a file: with a postgres:// store, %s names a run of emer build summarize in it (summarize:/ABSOLUTE/OUT, its --run NAME, or its folder OUT); %s", what, name, what, holds)
+		}
+		if run := "summarize:" + absPath(name); slices.Contains(runs, run) {
+			return run, nil
+		}
+	}
+	return "", fmt.Errorf("%s %s: no descriptions of that run are in review; %s", what, name, holds)
 }
 
 // noReviews says that a store has no descriptions in review.
@@ -109,14 +207,14 @@ func noReviews(db string) error {
 }
 
 func exportReviews(ctx context.Context, opts buildReviewOptions) error {
-	db, err := store.OpenReadOnly(ctx, opts.DB)
+	reviews, name, done, err := openReviewState(ctx, opts, true)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	rs, err := store.NewReviews(db).Reviews(ctx)
+	defer done()
+	rs, err := reviews.Reviews(ctx)
 	if errors.Is(err, store.ErrNoReviews) || (err == nil && len(rs) == 0) {
-		return noReviews(opts.DB)
+		return noReviews(name)
 	}
 	if err != nil {
 		return err
@@ -138,18 +236,17 @@ func importReviews(ctx context.Context, opts buildReviewOptions) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, opts.DB)
+	reviews, name, done, err := openReviewState(ctx, opts, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	reviews := store.NewReviews(db)
+	defer done()
 	cur, err := reviews.Reviews(ctx)
 	if err != nil {
 		return err
 	}
 	if len(cur) == 0 {
-		return noReviews(opts.DB)
+		return noReviews(name)
 	}
 	now := opts.now
 	if now == nil {
