@@ -24,6 +24,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"emer/internal/pgstore"
+	"emer/internal/pgstore/pgtest"
 	"emer/internal/store"
 	"emer/internal/study"
 	"emer/internal/web/webtest"
@@ -39,11 +41,11 @@ type serveChild struct {
 	done chan error
 }
 
-// startServe starts emer serve on db at a free loopback port and returns
-// once it listens.
-func startServe(t *testing.T, db string) *serveChild {
+// startServe starts emer serve on the store of args (--db FILE or --store
+// URL) at a free loopback port and returns once it listens.
+func startServe(t *testing.T, args ...string) *serveChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMainProcess$", "--", "serve", "--db", db, "--addr", "127.0.0.1:0")
+	cmd := exec.Command(os.Args[0], append(append([]string{"-test.run=^TestMainProcess$", "--", "serve"}, args...), "--addr", "127.0.0.1:0")...)
 	cmd.Env = append(os.Environ(), "EMER_TEST_MAIN_PROCESS=1", "EMER_ADMIN_TOKEN="+loadAdminToken)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -83,7 +85,8 @@ func startServe(t *testing.T, db string) *serveChild {
 // loadConfig is a run of raters against emer serve.
 type loadConfig struct {
 	raters, perRater int
-	killAfter        int // SIGKILL the server after this many acknowledged submissions; 0: never
+	killAfter        int  // SIGKILL the server after this many acknowledged submissions; 0: never
+	postgres         bool // keep the studies in PostgreSQL (a cluster of the test's own) rather than SQLite
 }
 
 // ack is a submission the server acknowledged (303): rater, clip and the
@@ -236,17 +239,44 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return s[max(0, min(i, len(s)-1))]
 }
 
-// storedAcks returns the completions in db as acks, rater by invite order.
-func storedAcks(t *testing.T, db string, links []string) []ack {
+// loadStore is where a load run keeps its studies: the arguments of emer
+// serve, and open, which opens the store read-only for a look.
+type loadStore struct {
+	args []string
+	open func(t *testing.T) (study.Store, func())
+}
+
+// newLoadStore makes the store of a load run in dir.
+func newLoadStore(t *testing.T, dir string, postgres bool) loadStore {
+	t.Helper()
+	if postgres {
+		url := pgtest.New(t).NewDatabase(t)
+		return loadStore{args: []string{"--store", url}, open: func(t *testing.T) (study.Store, func()) {
+			s, err := pgstore.Open(context.Background(), url, pgstore.Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s.Studies(), func() { s.Close() }
+		}}
+	}
+	db := filepath.Join(dir, "study.db")
+	return loadStore{args: []string{"--db", db}, open: func(t *testing.T) (study.Store, func()) {
+		s, err := store.OpenReadOnly(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := store.NewStudies(s)
+		return st, func() { st.Close(); s.Close() }
+	}}
+}
+
+// storedAcks returns the completions in the store as acks, rater by
+// invite order.
+func storedAcks(t *testing.T, where loadStore, links []string) []ack {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.OpenReadOnly(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	st := store.NewStudies(s)
-	defer st.Close()
+	st, done := where.open(t)
+	defer done()
 	svc := study.NewService(st, 0, nil)
 	byToken := map[[32]byte]int{}
 	for i, l := range links {
@@ -290,8 +320,8 @@ func sortAcks(as []ack) []ack {
 func loadRun(t *testing.T, cfg loadConfig) loadResult {
 	dir := t.TempDir()
 	files := webtest.Files(t, dir, cfg.perRater, "alpha", "beta")
-	db := filepath.Join(dir, "study.db")
-	child := startServe(t, db)
+	where := newLoadStore(t, dir, cfg.postgres)
+	child := startServe(t, where.args...)
 	_, links := webtest.Make(t, webtest.Client(), child.base, loadAdminToken, "load", files, cfg.raters, cfg.raters)
 	want := make([]int, cfg.raters)
 	for i := range want {
@@ -314,7 +344,7 @@ func loadRun(t *testing.T, cfg loadConfig) loadResult {
 		if len(res.acks) >= cfg.raters*cfg.perRater {
 			t.Fatalf("all %d submissions were acknowledged before the kill", len(res.acks))
 		}
-		got, ack0 := storedAcks(t, db, links), sortAcks(res.acks)
+		got, ack0 := storedAcks(t, where, links), sortAcks(res.acks)
 		stored := map[string]ack{}
 		for _, a := range got {
 			stored[fmt.Sprintf("%d/%s", a.rater, a.clip)] = a
@@ -329,7 +359,7 @@ func loadRun(t *testing.T, cfg loadConfig) loadResult {
 		}
 		t.Logf("killed after %d acknowledged submissions; %d in the store (in-flight ones may be too); %d requests cut off", len(ack0), len(got), res.connErrors)
 		// Restarted on the same database, the raters finish.
-		child = startServe(t, db)
+		child = startServe(t, where.args...)
 		left := make([]int, cfg.raters)
 		for i := range left {
 			left[i] = cfg.perRater
@@ -348,7 +378,7 @@ func loadRun(t *testing.T, cfg loadConfig) loadResult {
 	if !errors.As(err, &ee) || ee.ExitCode() != 143 {
 		t.Errorf("the server after SIGTERM: %v, want exit status 143", err)
 	}
-	got := sortAcks(storedAcks(t, db, links))
+	got := sortAcks(storedAcks(t, where, links))
 	if len(got) != cfg.raters*cfg.perRater {
 		t.Errorf("%d completions in the store, want %d", len(got), cfg.raters*cfg.perRater)
 	}
@@ -385,8 +415,24 @@ func TestServeLoad(t *testing.T) {
 	if os.Getenv("EMER_TEST_LOAD") != "1" {
 		t.Skip("the load test runs with EMER_TEST_LOAD=1")
 	}
+	serveLoad(t, false)
+}
+
+// TestServeLoadPostgres is TestServeLoad with the studies in PostgreSQL
+// (emer serve --store postgres://...), on a cluster of its own on this
+// machine.
+//
+//	EMER_TEST_LOAD=1 go test ./cmd/emer -run TestServeLoadPostgres -v
+func TestServeLoadPostgres(t *testing.T) {
+	if os.Getenv("EMER_TEST_LOAD") != "1" {
+		t.Skip("the load test runs with EMER_TEST_LOAD=1")
+	}
+	serveLoad(t, true)
+}
+
+func serveLoad(t *testing.T, postgres bool) {
 	t.Run("throughput", func(t *testing.T) {
-		res := loadRun(t, loadConfig{raters: 50, perRater: 20})
+		res := loadRun(t, loadConfig{raters: 50, perRater: 20, postgres: postgres})
 		rate := float64(len(res.acks)) / res.wall.Seconds()
 		t.Logf("%d submissions by 50 raters in %v: %.0f submissions/s; submission latency p50 %v, p99 %v, max %v; rating page p99 %v",
 			len(res.acks), res.wall.Round(time.Millisecond), rate, percentile(res.posts, 50), percentile(res.posts, 99), percentile(res.posts, 100), percentile(res.gets, 99))
@@ -398,6 +444,6 @@ func TestServeLoad(t *testing.T) {
 		}
 	})
 	t.Run("killed mid-run", func(t *testing.T) {
-		loadRun(t, loadConfig{raters: 50, perRater: 20, killAfter: 400})
+		loadRun(t, loadConfig{raters: 50, perRater: 20, killAfter: 400, postgres: postgres})
 	})
 }

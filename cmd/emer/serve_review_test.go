@@ -160,7 +160,7 @@ func TestServeReviewUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{"clips without review", []string{"serve", "--db", db, "--review-clips", dir}, 2, "--review-clips, --review-dataset and --review-check need --review DIR/emer.db"},
+		{"clips without review", []string{"serve", "--db", db, "--review-clips", dir}, 2, "--review-clips, --review-dataset and --review-check need --review (DIR/emer.db, or a run of a postgres:// store)"},
 		{"check without review", []string{"serve", "--db", db, "--review-check", "c.json"}, 2, "need --review"},
 		{"missing store", []string{"serve", "--db", db, "--review", filepath.Join(dir, "none", "emer.db")}, 1, "--review: stat " + filepath.Join(dir, "none", "emer.db")},
 		{"clips folder without media", []string{"serve", "--db", db, "--review", db, "--review-clips", dir}, 1, "holds no media files"},

@@ -107,7 +107,11 @@ func TestServeUsage(t *testing.T) {
 		env  string
 		want string
 	}{
-		{"no db", []string{"serve"}, "", `required flag(s) "db" not set`},
+		{"no db", []string{"serve"}, "", "give the store of the studies: --db FILE (SQLite, made if missing) or --store postgres://USER@HOST/DB (or $EMER_STORE)"},
+		{"db and store", []string{"serve", "--db", db, "--store", "sqlite:" + db}, "", "give --db FILE or --store, not both (--db FILE is --store sqlite:FILE)"},
+		{"bad store", []string{"serve", "--store", "mysql://h/db"}, "", `store: "mysql":// names no kind of store emer knows`},
+		{"review of a run with db", []string{"serve", "--db", db, "--review", "summarize:/runs/a"}, "",
+			"--review summarize:/runs/a names a run of emer build summarize in a PostgreSQL store: give that store as --store postgres://..., or with --db the store of summarize's folder, DIR/emer.db"},
 		{"cert without key", []string{"serve", "--db", db, "--tls-cert", "c.pem"}, "", "give both --tls-cert and --tls-key"},
 		{"short hold", []string{"serve", "--db", db, "--hold", "10s"}, "", "--hold 10s: want a minute or more"},
 		{"short admin token", []string{"serve", "--db", db}, "short", "admin_token has 5 characters: want 16 or more"},
