@@ -22,9 +22,11 @@ import (
 
 	"emer/internal/agreement"
 	"emer/internal/batch"
+	"emer/internal/config"
 	"emer/internal/infer"
 	"emer/internal/judge"
 	"emer/internal/media"
+	"emer/internal/pgstore"
 	"emer/internal/report"
 	"emer/internal/store"
 	"emer/internal/study"
@@ -37,6 +39,7 @@ func init() { register(newReportCmd) }
 type reportOptions struct {
 	Evals     []string // emer eval output folders
 	DB        string   // the store of emer serve's rating studies
+	Store     string   // or that store as sqlite:PATH or postgres://..., when DB is empty
 	Study     string   // the study's ID or name; "" when the store holds one
 	Checks    []string // [NAME=]FILE of emer build check --json
 	Media     string   // folder of the clips
@@ -58,7 +61,7 @@ const reportFrameSide = 320
 func newReportCmd(g *globalOptions) *cobra.Command {
 	opts := reportOptions{Clips: 3, Frames: 4, Seed: agreement.DefaultBootstrap.Seed}
 	cmd := &cobra.Command{
-		Use:   "report --eval DIR [--eval DIR ...] [--db FILE] [--check [NAME=]FILE ...] [--media DIR] [--clips N | --clip NAME ...] --out report.html",
+		Use:   "report --eval DIR [--eval DIR ...] [--db FILE | --store postgres://...] [--check [NAME=]FILE ...] [--media DIR] [--clips N | --clip NAME ...] --out report.html",
 		Short: "Write one self-contained HTML report: leaderboards, plots, agreement with people, reasoning side by side",
 		Long: `report reads the output folders of emer eval and, optionally, the rating
 study of emer serve and the grounding checks of emer build check, and writes
@@ -85,7 +88,8 @@ inline SVG, frames as data: URIs; it fetches nothing):
 Systems are matched by name across folders, study and checks, and clips by
 their dataset name. The ground truth, predictions and subtitles are read
 from the files each folder's run.json names. --db names the SQLite store of
-emer serve, read-only; --study picks a study by ID or name when it holds
+emer serve, read-only (--store postgres://USER@HOST/DB the PostgreSQL one
+of emer serve --store); --study picks a study by ID or name when it holds
 several. --check NAME=FILE attributes a check to system NAME; a bare FILE
 to the system named by its base name (valley.json: valley).
 
@@ -108,7 +112,8 @@ Examples:
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.Evals, "eval", nil, "output folder of emer eval; repeatable")
 	f.StringVar(&opts.DB, "db", "", "SQLite store of emer serve holding the rating study")
-	f.StringVar(&opts.Study, "study", "", "the study's ID or name, when --db holds several")
+	f.StringVar(&opts.Store, "store", "", "instead of --db: the store of emer serve as sqlite:FILE or postgres://USER@HOST/DB")
+	f.StringVar(&opts.Study, "study", "", "the study's ID or name, when --db or --store holds several")
 	f.StringArrayVar(&opts.Checks, "check", nil, "JSON of emer build check --json as NAME=FILE (or FILE, named by its base name); repeatable")
 	f.StringVar(&opts.Media, "media", "", "folder of the clips, found by name with any common extension")
 	f.IntVar(&opts.Clips, "clips", opts.Clips, "clips shown side by side: the first N of the ground truth (0: none)")
@@ -147,7 +152,7 @@ func runReport(ctx context.Context, opts reportOptions) error {
 	var evals []*reportEval
 	var errs []error
 	for _, dir := range opts.Evals {
-		e, err := readReportEval(ctx, dir, opts.DB != "", warn)
+		e, err := readReportEval(ctx, dir, opts.DB != "" || opts.Store != "", warn)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -156,8 +161,8 @@ func runReport(ctx context.Context, opts reportOptions) error {
 		in.Evals = append(in.Evals, e.eval)
 	}
 	var studyClips map[string]study.Clip
-	if opts.DB != "" {
-		st, clips, err := readReportStudy(ctx, opts.DB, opts.Study)
+	if opts.DB != "" || opts.Store != "" {
+		st, clips, err := readReportStudy(ctx, opts, opts.Study)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -223,8 +228,14 @@ func checkReportOptions(opts reportOptions) error {
 	if opts.Frames < 0 || opts.Frames > 16 {
 		probs = append(probs, fmt.Sprintf("--frames %d: want 0 to 16", opts.Frames))
 	}
-	if opts.Study != "" && opts.DB == "" {
-		probs = append(probs, "--study needs --db")
+	if opts.Study != "" && opts.DB == "" && opts.Store == "" {
+		probs = append(probs, "--study needs --db or --store")
+	}
+	if opts.DB != "" && opts.Store != "" {
+		probs = append(probs, "give --db FILE or --store, not both (--db FILE is --store sqlite:FILE)")
+	}
+	if _, err := config.ParseStore(opts.Store); err != nil {
+		probs = append(probs, "--store: "+err.Error())
 	}
 	seen := map[string]bool{}
 	for _, d := range opts.Evals {
@@ -336,19 +347,42 @@ func jsonPosition(data []byte, err error) error {
 	return fmt.Errorf("line %d, column %d: %w", line, col, err)
 }
 
+// openReportStudies opens the studies of emer serve that --db or --store
+// names, read-only: the store, its name for messages, and the function
+// that closes it.
+func openReportStudies(ctx context.Context, opts reportOptions) (study.Store, string, func(), error) {
+	where := config.Store{Driver: config.DriverSQLite, Path: opts.DB}
+	flag := "--db"
+	if opts.DB == "" {
+		where, _ = config.ParseStore(opts.Store) // checked by checkReportOptions
+		flag = "--store"
+	}
+	if where.Driver == config.DriverPostgres {
+		st, err := pgstore.Open(ctx, where.URL, pgstore.Options{ReadOnly: true})
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return st.Studies(), st.Name(), func() { st.Close() }, nil
+	}
+	if _, err := os.Stat(where.Path); err != nil {
+		return nil, "", nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	db, err := store.OpenReadOnly(ctx, where.Path)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	studies := store.NewStudies(db)
+	return studies, where.Path, func() { studies.Close(); db.Close() }, nil
+}
+
 // readReportStudy reads the ratings of a study, and its clips by name,
 // from the store of emer serve, read-only.
-func readReportStudy(ctx context.Context, path, which string) (*report.Study, map[string]study.Clip, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, nil, fmt.Errorf("--db: %w", err)
-	}
-	db, err := store.OpenReadOnly(ctx, path)
+func readReportStudy(ctx context.Context, opts reportOptions, which string) (*report.Study, map[string]study.Clip, error) {
+	studies, path, done, err := openReportStudies(ctx, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer db.Close()
-	studies := store.NewStudies(db)
-	defer studies.Close()
+	defer done()
 	svc := study.NewService(studies, 0, nil)
 	list, err := svc.Studies(ctx)
 	if err != nil {
