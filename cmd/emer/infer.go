@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,11 +18,8 @@ import (
 	"emer/internal/config"
 	"emer/internal/cues"
 	"emer/internal/explain"
-	"emer/internal/face"
 	"emer/internal/infer"
-	"emer/internal/llm"
 	"emer/internal/store"
-	"emer/internal/vocal"
 )
 
 func init() { register(newInferCmd) }
@@ -45,17 +41,17 @@ type inferOptions struct {
 
 	dataset, media, out, openset, jsonl string
 
-	cfg        config.Config
-	workersSet bool // --concurrency was given
-	stdout     io.Writer
-	stderr     io.Writer
+	cfg            config.Config
+	concurrencySet bool // --concurrency was given
+	stdout         io.Writer
+	stderr         io.Writer
 	// progress reports a dataset run; nil picks a bar or lines for stderr.
 	progress batch.Progress
 }
 
 const (
-	backendLocal = "local"
-	backendLLM   = "llm"
+	backendLocal = infer.BackendLocal
+	backendLLM   = infer.BackendLLM
 )
 
 func newInferCmd(g *globalOptions) *cobra.Command {
@@ -113,7 +109,7 @@ Examples:
 				return usageErrorf("--backend llm needs --model (or $EMER_MODEL)")
 			}
 			opts.cfg = cfg
-			opts.workersSet = cmd.Flags().Changed("concurrency")
+			opts.concurrencySet = cmd.Flags().Changed("concurrency")
 			opts.stdout, opts.stderr = g.stdout, g.stderr
 			return runInfer(cmd.Context(), opts)
 		},
@@ -137,7 +133,7 @@ Examples:
 	f.StringVar(&opts.jsonl, "jsonl", "", "with --dataset: JSONL of every clip's explanation (default OUT.jsonl)")
 	bind = config.Bind(f, "base_url", "model", "api_key", "timeout", "max_attempts", "concurrency", "rate",
 		"max_tokens", "max_reply_bytes", "breaker_failures", "cache", "caption_model", "asr_url", "asr_model", "models")
-	cmd.Long += "\n\nSettings (later sources win: defaults, config file, environment, flags):\n" + bind.Help()
+	cmd.Long += "\n\n" + bind.Help()
 	return cmd
 }
 
@@ -209,80 +205,54 @@ func checkInferFlags(cmd *cobra.Command, o *inferOptions) error {
 	return nil
 }
 
+// inferSettings are the explanations' settings the options ask for.
+func inferSettings(opts inferOptions) infer.Settings {
+	s := infer.Settings{
+		Backend: opts.backend, Mode: opts.mode, Prompt: opts.prompt, Model: opts.cfg.Model, CaptionModel: opts.cfg.CaptionModel,
+		Frames: opts.frames, Audio: opts.audio, Lang: opts.lang,
+		FPS: opts.fps, Detector: opts.detector, Landmarks: opts.landmarks,
+		ASR: opts.cfg.ASRURL != "", ASRModel: opts.cfg.ASRModel,
+	}
+	if opts.backend == backendLLM {
+		s.MaxTokens = opts.cfg.MaxTokens
+	}
+	return s.WithVersions()
+}
+
 func runInfer(ctx context.Context, opts inferOptions) error {
 	// The local backend is bound by the CPU: a clip per core, sharing the
 	// extractor's budget; the llm backend by the server.
-	workers := opts.cfg.Concurrency
-	if opts.backend == backendLocal && !opts.workersSet {
-		workers = runtime.GOMAXPROCS(0)
+	if opts.backend == backendLocal && !opts.concurrencySet {
+		opts.cfg.Concurrency = runtime.GOMAXPROCS(0)
 	}
-	var db *store.Store
-	var err error
+	settings := inferSettings(opts)
 	if opts.dataset != "" {
 		if err := checkOutputs(opts); err != nil {
 			return err
 		}
-		dir := filepath.Dir(opts.out)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(opts.out), 0o755); err != nil {
 			return err
 		}
-		if db, err = store.Open(ctx, filepath.Join(dir, "emer.db")); err != nil {
+	}
+	var db *store.Store
+	env := infer.Env{Config: opts.cfg}
+	if opts.dataset != "" {
+		var err error
+		if db, err = store.Open(ctx, filepath.Join(filepath.Dir(opts.out), "emer.db")); err != nil {
 			return err
 		}
 		defer db.Close()
+		env.Cache = db
 	}
-	cc := cues.Config{FPS: opts.fps, ModelsDir: opts.cfg.Models, VoiceFeatures: opts.backend == backendLocal,
-		Detector: face.DetectorModel(opts.detector), Landmarks: face.LandmarkModel(opts.landmarks)}
-	if opts.cfg.ASRURL != "" {
-		cc.Transcribe = newTranscriber(opts, db)
-	}
-	ext, err := cues.NewExtractor(cc)
+	p, err := infer.NewPipeline(settings, env)
 	if err != nil {
 		return err
 	}
-	ex, err := newExplainer(opts, db)
-	if err != nil {
-		return err
-	}
-	p := &infer.Pipeline{Cues: ext, Explainer: ex, SubtitleFile: opts.subtitleFile}
+	p.SubtitleFile = opts.subtitleFile
 	if opts.dataset != "" {
-		return inferDataset(ctx, opts, db, p, workers)
+		return inferDataset(ctx, opts, db, p, settings)
 	}
 	return inferClips(ctx, opts, p)
-}
-
-// newExplainer builds the explainer the flags ask for; db, when set, holds
-// the model replies' cache.
-func newExplainer(opts inferOptions, db *store.Store) (explain.Explainer, error) {
-	if opts.backend == backendLocal {
-		return &explain.Local{Language: opts.lang, Voice: infer.VoiceModel{Model: vocal.Default()}}, nil
-	}
-	cfg := opts.cfg
-	sc := cfg.StackConfig()
-	if db != nil {
-		sc.Cache = db
-	}
-	return &explain.LLM{
-		Client: llm.NewStack(sc), Model: cfg.Model, CaptionModel: cfg.CaptionModel,
-		Mode: explain.Mode(opts.mode), Prompt: opts.prompt, Language: opts.lang,
-		Frames: opts.frames, Audio: opts.audio, MaxTokens: cfg.MaxTokens,
-	}, nil
-}
-
-// newTranscriber returns the speech-to-text step of the cue extraction:
-// the server at --asr-url, its transcripts cached in db when there is one.
-func newTranscriber(opts inferOptions, db *store.Store) func(context.Context, []byte) (string, error) {
-	cfg := opts.cfg
-	var t llm.Transcriber = llm.NewOpenAITranscriber(llm.TranscriptionConfig{
-		BaseURL: cfg.ASRURL, APIKey: cfg.APIKey, Timeout: time.Duration(cfg.Timeout),
-	})
-	if db != nil {
-		t = llm.NewTranscriptCache(t, db, cfg.ASRURL)
-	}
-	return func(ctx context.Context, wav []byte) (string, error) {
-		tr, err := t.Transcribe(ctx, llm.TranscriptionRequest{Model: cfg.ASRModel, Language: opts.lang, Audio: wav, Filename: "speech.wav"})
-		return tr.Text, err
-	}
 }
 
 // checkOutputs refuses output files that are the dataset itself or one
@@ -349,44 +319,60 @@ func inferClips(ctx context.Context, opts inferOptions, p *infer.Pipeline) error
 	return nil
 }
 
-func inferDataset(ctx context.Context, opts inferOptions, db *store.Store, p *infer.Pipeline, workers int) error {
+// lockOutDir holds the folder of --out for this run.
+func lockOutDir(opts inferOptions) (*store.Lock, error) {
+	lock, err := store.LockDir(filepath.Dir(opts.out))
+	if err != nil {
+		var le *store.LockedError
+		if errors.As(err, &le) {
+			return nil, fmt.Errorf("%s is in use by another emer run (pid %d): wait for it, or give another --out folder", le.Dir, le.PID)
+		}
+		return nil, err
+	}
+	return lock, nil
+}
+
+// datasetOptions are the options of a dataset run of opts.
+func datasetOptions(opts inferOptions, settings infer.Settings) infer.DatasetOptions {
 	journal := opts.jsonl
 	if journal == "" {
 		journal = opts.out + ".jsonl"
-	}
-	settings, err := json.Marshal(map[string]any{
-		"backend": opts.backend, "mode": opts.mode, "prompt": opts.prompt, "model": opts.cfg.Model,
-		"caption_model": opts.cfg.CaptionModel, "base_url": opts.cfg.BaseURL, "frames": opts.frames, "audio": opts.audio,
-		"lang": opts.lang, "fps": opts.fps, "detector": opts.detector, "landmarks": opts.landmarks, "rules": explain.RulesVersion,
-		"asr_url": opts.cfg.ASRURL, "asr_model": opts.cfg.ASRModel,
-	})
-	if err != nil {
-		return err
 	}
 	prog := opts.progress
 	if prog == nil {
 		prog = batch.NewProgress(opts.stderr)
 	}
-	lock, err := store.LockDir(filepath.Dir(opts.out))
+	return infer.DatasetOptions{
+		Dataset: opts.dataset, Media: opts.media, Lang: opts.lang,
+		Out: opts.out, Openset: opts.openset, Journal: journal,
+		Workers: opts.cfg.Concurrency, Settings: settings, Progress: prog,
+	}
+}
+
+func inferDataset(ctx context.Context, opts inferOptions, db *store.Store, p *infer.Pipeline, settings infer.Settings) error {
+	lock, err := lockOutDir(opts)
 	if err != nil {
-		var le *store.LockedError
-		if errors.As(err, &le) {
-			return fmt.Errorf("%s is in use by another emer run (pid %d): wait for it, or give another --out folder", le.Dir, le.PID)
-		}
 		return err
 	}
 	defer lock.Close()
-	rep, err := infer.RunDataset(ctx, db, infer.DatasetOptions{
-		Dataset: opts.dataset, Media: opts.media, Lang: opts.lang,
-		Out: opts.out, Openset: opts.openset, Journal: journal,
-		Workers: workers, Settings: string(settings), Run: "infer:" + filepath.Base(opts.out),
-		Progress: prog,
-	}, p)
+	do := datasetOptions(opts, settings)
+	do.BaseURL, do.ASRURL = opts.cfg.BaseURL, opts.cfg.ASRURL
+	do.Run = "infer:" + filepath.Base(opts.out)
+	rep, err := infer.RunDataset(ctx, db, do, p)
+	if errors.Is(err, batch.ErrInterrupted) {
+		if rep != nil {
+			reportDataset(opts.stderr, rep, opts.out)
+		}
+		return fmt.Errorf("interrupted (%w): run again with the same --out to resume", ctx.Err())
+	}
+	return finishDataset(opts, rep, err)
+}
+
+// finishDataset reports a dataset run that was not interrupted, and
+// returns its exit error.
+func finishDataset(opts inferOptions, rep *infer.Report, err error) error {
 	if rep != nil {
 		reportDataset(opts.stderr, rep, opts.out)
-	}
-	if errors.Is(err, batch.ErrInterrupted) {
-		return fmt.Errorf("interrupted (%w): run again with the same --out to resume", ctx.Err())
 	}
 	if err != nil {
 		return err
@@ -411,4 +397,5 @@ func reportDataset(w io.Writer, rep *infer.Report, out string) {
 	}
 	fmt.Fprintf(w, "emer infer: %d clips explained into %s (%d this run, %d from earlier runs), %d failed, %d without media\n",
 		rep.ByStatus[infer.StatusOK], out, rep.Ran, rep.Skipped, len(rep.Failed), len(rep.Missing))
+
 }

@@ -3,14 +3,13 @@ package infer
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"emer/internal/batch"
 	"emer/internal/explain"
@@ -66,11 +65,24 @@ type DatasetOptions struct {
 	// CSV; Journal the JSONL of every clip's line.
 	Out, Openset, Journal string
 	Workers               int
-	// Settings identify the explainer (backend, model, prompt, ...): a
-	// clip explained under other settings is explained again.
-	Settings string
-	Run      string // the run's identity in the ledger
-	Progress batch.Progress
+	// Settings are those of the explanations: a clip explained under
+	// other settings is explained again.
+	Settings Settings
+	// BaseURL and ASRURL are the model and speech-to-text servers of a
+	// run on one machine, part of its clips' input as they always were: a
+	// clip explained through another server is explained again. A queued
+	// run leaves them out, its clips going to whichever workers' servers.
+	BaseURL, ASRURL string
+	Run             string // the run's identity in the ledger
+	Progress        batch.Progress
+
+	// Queue, when set, has the clips explained by workers (emer worker
+	// processes, or the caller's own worker): what is left is queued on
+	// it with absolute media paths, and RunDataset waits until none of
+	// the run's items is outstanding, looking every Poll (0:
+	// batch.DefaultPoll). Workers is not used then.
+	Queue batch.Queue
+	Poll  time.Duration
 }
 
 // ReadDataset reads the clips of an EMER CSV and finds their media. A clip
@@ -108,20 +120,6 @@ func ReadDataset(path, mediaDir, lang string) (clips []Clip, missing map[string]
 	return clips, missing, nil
 }
 
-// clipInput is the digest of what explaining c reads: the settings, the
-// media file's identity (path, size, modification time) and the subtitle.
-func clipInput(settings string, c Clip) (string, error) {
-	st, err := os.Stat(c.Path)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	for _, s := range []string{settings, c.Path, fmt.Sprint(st.Size()), st.ModTime().UTC().Format("2006-01-02T15:04:05.000000000"), c.Subtitle} {
-		fmt.Fprintf(h, "%d\x00%s\x00", len(s), s)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // Report is what a dataset run did.
 type Report struct {
 	batch.Stats
@@ -132,27 +130,51 @@ type Report struct {
 // RunDataset explains every clip of the dataset that the ledger does not
 // hold as explained under these settings, and writes the output files
 // from the ledger. It goes on past a broken clip; the report says which
-// failed and why.
+// failed and why. With opts.Queue the clips are explained by workers and
+// ex is not used.
 func RunDataset(ctx context.Context, l batch.Ledger, opts DatasetOptions, ex Explainer) (*Report, error) {
-	clips, missing, err := ReadDataset(opts.Dataset, opts.Media, opts.Lang)
+	media := opts.Media
+	settings, err := opts.Settings.localKey(opts.BaseURL, opts.ASRURL)
+	if opts.Queue != nil {
+		if media, err = filepath.Abs(media); err != nil {
+			return nil, err
+		}
+		settings, err = queueKey(opts.Settings)
+	}
 	if err != nil {
 		return nil, err
 	}
-	tasks := make([]batch.Task[Clip], 0, len(clips))
+	clips, missing, err := ReadDataset(opts.Dataset, media, opts.Lang)
+	if err != nil {
+		return nil, err
+	}
+	tasks := make([]batch.Task[Item], 0, len(clips))
 	for _, c := range clips {
-		in, err := clipInput(opts.Settings, c)
+		m, err := statMedia(c.Path)
 		if err != nil {
 			missing[c.Name] = err
 			continue
 		}
-		tasks = append(tasks, batch.Task[Clip]{Key: c.Name, Input: in, Value: c})
+		it := Item{Name: c.Name, Path: c.Path, Size: m.size, ModTime: m.modTime, Subtitle: c.Subtitle, Settings: opts.Settings}
+		tasks = append(tasks, batch.Task[Item]{Key: c.Name, Input: inputDigest(settings, c.Path, m, c.Subtitle), Value: it})
 	}
-	st, runErr := batch.Run(ctx, l, batch.Options{
+	bo := batch.Options{
 		Run: opts.Run, Kind: Kind, Workers: opts.Workers, Journal: opts.Journal,
 		Progress: opts.Progress, Describe: "explaining",
-	}, tasks, func(ctx context.Context, t batch.Task[Clip]) (batch.Outcome, error) {
-		return explainTask(ctx, ex, t.Value), nil
-	})
+	}
+	var (
+		st     batch.Stats
+		runErr error
+	)
+	if opts.Queue != nil {
+		st, runErr = batch.Distribute(ctx, l, opts.Queue, bo, opts.Poll, tasks, func(t batch.Task[Item]) ([]byte, error) {
+			return json.Marshal(t.Value)
+		})
+	} else {
+		st, runErr = batch.Run(ctx, l, bo, tasks, func(ctx context.Context, t batch.Task[Item]) (batch.Outcome, error) {
+			return ExplainClip(ctx, ex, t.Value.Clip()), nil
+		})
+	}
 	rep := &Report{Stats: st, Missing: missing}
 	if runErr != nil && !errors.Is(runErr, batch.ErrInterrupted) {
 		return rep, runErr
@@ -163,7 +185,12 @@ func RunDataset(ctx context.Context, l batch.Ledger, opts DatasetOptions, ex Exp
 	return rep, runErr
 }
 
-func explainTask(ctx context.Context, ex Explainer, c Clip) batch.Outcome {
+// ExplainClip explains c with ex and returns the outcome a dataset run
+// records: the clip's Line, of class Retry when a model call got no reply
+// (tried again), Final otherwise (an explanation, or a failure that
+// stands). A run on one machine and a worker make their outcomes with it
+// alike.
+func ExplainClip(ctx context.Context, ex Explainer, c Clip) batch.Outcome {
 	e, err := ex.Explain(ctx, c)
 	line := Line{Name: c.Name, Status: StatusOK, Explanation: e}
 	class := batch.Final
@@ -196,7 +223,7 @@ func noReply(err error) bool {
 
 // writeOutputs writes Out and Openset from the ledger, one row per clip
 // explained, and collects the failures into rep.
-func writeOutputs(ctx context.Context, l batch.Ledger, opts DatasetOptions, tasks []batch.Task[Clip], rep *Report) error {
+func writeOutputs(ctx context.Context, l batch.Ledger, opts DatasetOptions, tasks []batch.Task[Item], rep *Report) error {
 	var reasons, openset [][2]string
 	err := batch.Each(ctx, l, opts.Run, Kind, tasks, func(r batch.Record) error {
 		var line Line

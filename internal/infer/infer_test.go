@@ -110,7 +110,7 @@ func TestRunDatasetResumesAndReports(t *testing.T) {
 	ds := writeDataset(t, dir, names...)
 	opts := infer.DatasetOptions{
 		Dataset: ds, Media: media, Out: filepath.Join(dir, "out.csv"), Openset: filepath.Join(dir, "openset.csv"),
-		Journal: filepath.Join(dir, "out.jsonl"), Workers: 2, Settings: "local/v1", Run: "infer:out.csv",
+		Journal: filepath.Join(dir, "out.jsonl"), Workers: 2, Settings: infer.Settings{Backend: "local", Rules: "v1"}, Run: "infer:out.csv",
 	}
 	l := batch.NewMemory()
 	ex := &fakeExplainer{fail: map[string]error{
@@ -164,7 +164,7 @@ func TestRunDatasetResumesAndReports(t *testing.T) {
 		t.Fatalf("journal has %d lines, want 4:\n%s", n, lines)
 	}
 	// Other settings explain everything again.
-	opts.Settings = "llm/model-x"
+	opts.Settings = infer.Settings{Backend: "llm", Model: "model-x"}
 	if _, err := infer.RunDataset(context.Background(), l, opts, ex); err != nil {
 		t.Fatal(err)
 	}
