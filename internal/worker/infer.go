@@ -1,0 +1,105 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"emer/internal/batch"
+	"emer/internal/cues"
+	"emer/internal/infer"
+	"emer/internal/pgstore"
+)
+
+// KindInfer is the item kind of the clips of emer infer --dataset.
+const KindInfer = infer.Kind
+
+func init() {
+	register(KindInfer, kind{
+		// A clip's cue extraction keeps a core busy, and the llm backend's
+		// model calls wait on the server: as many clips as there are cores
+		// or requests in flight, whichever is more. The clips in flight
+		// share the cue extractor's budget of cores.
+		slots: func(o Options) int { return max(runtime.GOMAXPROCS(0), o.Config.Concurrency) },
+		do:    (*Worker).infer,
+	})
+}
+
+// The keys of what infer items share, per worker: the cue extractor (and
+// the face networks it loads) by the settings it depends on, and the
+// pipeline by the whole settings.
+type (
+	inferCuesID     infer.Settings
+	inferPipelineID infer.Settings
+)
+
+// inferItem reads an infer item and checks that this worker can explain
+// it as its submitter would have: the item's own faults wrap
+// pgstore.ErrBadItem; another emer's settings, media that is not here as
+// it was queued, and a speech-to-text server this worker lacks are the
+// worker's, and stop it, leaving the item to another.
+func (w *Worker) inferItem(it batch.Item) (infer.Item, error) {
+	ii, err := infer.DecodeItem(it)
+	switch {
+	case errors.Is(err, infer.ErrOtherVersion):
+		return ii, err
+	case err != nil:
+		return ii, fmt.Errorf("%w: %w", pgstore.ErrBadItem, err)
+	}
+	if err := ii.Settings.CheckVersions(); err != nil {
+		return ii, fmt.Errorf("infer item %.60q was queued by %w: run the submitter's emer version", it.Key, err)
+	}
+	if ii.Settings.ASR && w.opts.Config.ASRURL == "" {
+		return ii, fmt.Errorf("infer item %.60q transcribes speech (model %s): give this worker a speech-to-text server (--asr-url)", it.Key, ii.Settings.ASRModel)
+	}
+	if err := ii.CheckMedia(); err != nil {
+		return ii, err
+	}
+	return ii, nil
+}
+
+// inferPipeline returns the worker's pipeline of settings s, built the
+// first time: its explainer calls the worker's model server through the
+// worker's client, and its cue extractor is shared with every pipeline
+// of the same cue settings.
+func (w *Worker) inferPipeline(s infer.Settings) (*infer.Pipeline, error) {
+	env := infer.Env{Config: w.opts.Config, Client: w.stack}
+	if w.st != nil {
+		env.Cache = w.st // transcripts, as the model replies are
+	}
+	ext, err := w.shared(inferCuesID(s.CueSettings()), func() (any, error) {
+		return infer.NewExtractor(s, env)
+	})
+	if err != nil {
+		return nil, err
+	}
+	p, err := w.shared(inferPipelineID(s), func() (any, error) {
+		ex, err := infer.NewExplainer(s, env)
+		if err != nil {
+			return nil, err
+		}
+		return &infer.Pipeline{Cues: ext.(*cues.Extractor), Explainer: ex}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p.(*infer.Pipeline), nil
+}
+
+func (w *Worker) infer(ctx context.Context, it batch.Item) (batch.Outcome, error) {
+	ii, err := w.inferItem(it)
+	if err != nil {
+		return batch.Outcome{}, err
+	}
+	p, err := w.inferPipeline(ii.Settings)
+	if err != nil {
+		return batch.Outcome{}, fmt.Errorf("%w: infer item %.60q: %w", pgstore.ErrBadItem, it.Key, err)
+	}
+	o := infer.ExplainClip(ctx, p, ii.Clip())
+	if u := w.stack.Unreachable(); u != nil && o.Class == batch.Retry {
+		// Not this item's fault: left for a worker whose server answers.
+		return batch.Outcome{}, fmt.Errorf("%w: %w", ErrUnreachable, u)
+	}
+	return o, nil
+}

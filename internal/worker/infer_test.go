@@ -1,0 +1,163 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"emer/internal/batch"
+	"emer/internal/config"
+	"emer/internal/infer"
+	"emer/internal/pgstore"
+)
+
+func localSettings() infer.Settings {
+	return infer.Settings{Backend: "local", Mode: "end2end", Prompt: "emer", Frames: 8, Lang: "en", FPS: 2, Detector: "auto", Landmarks: "net"}.WithVersions()
+}
+
+// inferWorker is a worker on no store: enough for what happens before an
+// item's work starts.
+func inferWorker(t *testing.T, cfg config.Config) *Worker {
+	t.Helper()
+	w, err := New(nil, Options{Config: cfg, Kinds: []string{KindInfer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// TestInferItemRefused: an item that is not what its key and digest say is
+// given up; one this worker cannot explain as its submitter would (the
+// media missing or changed here, another emer's settings, speech to text
+// without a server) stops the worker with a message naming the cause,
+// and is left to another.
+func TestInferItemRefused(t *testing.T) {
+	dir := t.TempDir()
+	media := filepath.Join(dir, "c01.mp4")
+	if err := os.WriteFile(media, []byte("a video"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	item := func(s infer.Settings) batch.Item {
+		bi, err := infer.NewItem(infer.Clip{Name: "c01", Path: media, Subtitle: "hello"}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bi
+	}
+	good := item(localSettings())
+	older := localSettings()
+	older.Rules = "emer-rules/1"
+	asr := localSettings()
+	asr.ASR, asr.ASRModel = true, "whisper-1"
+	var withField map[string]any
+	if err := json.Unmarshal(good.Payload, &withField); err != nil {
+		t.Fatal(err)
+	}
+	withField["settings"].(map[string]any)["temperature"] = 0.5
+	newer, _ := json.Marshal(withField)
+
+	moved := filepath.Join(dir, "gone.mp4")
+	if err := os.WriteFile(moved, []byte("a video"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := infer.NewItem(infer.Clip{Name: "c01", Path: moved}, localSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(moved); err != nil {
+		t.Fatal(err)
+	}
+	changed := filepath.Join(dir, "changed.mp4")
+	if err := os.WriteFile(changed, []byte("a video"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	edited, err := infer.NewItem(infer.Clip{Name: "c01", Path: changed}, localSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(changed, []byte("a longer video"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		it   batch.Item
+		bad  bool // given up, rather than stopping the worker
+		want []string
+	}{
+		{"payload not JSON", batch.Item{Key: "c01", Input: good.Input, Payload: []byte(`"x"`)}, true, []string{`infer item "c01"`}},
+		{"digest of other texts", batch.Item{Key: "c01", Input: strings.Repeat("0", 64), Payload: good.Payload}, true, []string{"not that of its input digest"}},
+		{"key of another clip", batch.Item{Key: "c02", Input: good.Input, Payload: good.Payload}, true, []string{`of clip "c01"`}},
+		{"media missing", gone, false, []string{moved + " is missing on this machine", "the submitter's media at the same path"}},
+		{"media changed", edited, false, []string{changed + " is 14 bytes modified", "queued it as 7 bytes", "the submitter's media at the same path"}},
+		{"another emer's rules", item(older), false, []string{"queued by another emer version", `"emer-rules/1" there`, "run the submitter's emer version"}},
+		{"a newer emer's settings", batch.Item{Key: "c01", Input: good.Input, Payload: newer}, false, []string{`unknown field "temperature"`, "run the submitter's emer version"}},
+		{"speech to text without a server", item(asr), false, []string{"transcribes speech (model whisper-1)", "--asr-url"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := inferWorker(t, config.Default())
+			o, err := w.infer(context.Background(), tc.it)
+			if err == nil {
+				t.Fatalf("done: %+v", o)
+			}
+			if got := errors.Is(err, pgstore.ErrBadItem); got != tc.bad {
+				t.Errorf("err = %v: given up %v, want %v", err, got, tc.bad)
+			}
+			if errors.Is(err, ErrUnreachable) {
+				t.Errorf("err = %v: not a server's fault", err)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %v; want it to say %q", err, want)
+				}
+			}
+			if len(w.memo) != 0 {
+				t.Errorf("a refused item built %d shared values", len(w.memo))
+			}
+		})
+	}
+}
+
+// TestInferPipelinesShared: a worker builds one pipeline per distinct
+// settings, and one cue extractor (with its face networks) per distinct
+// cue settings.
+func TestInferPipelinesShared(t *testing.T) {
+	cfg := config.Default()
+	cfg.ASRURL = "http://127.0.0.1:1/v1"
+	w := inferWorker(t, cfg)
+	emer := infer.Settings{Backend: "llm", Mode: "end2end", Prompt: "emer", Model: "m", Frames: 8, Lang: "en", FPS: 2, Detector: "auto", Landmarks: "net"}.WithVersions()
+	affect := emer
+	affect.Prompt = "affectgpt2025"
+	slow := emer
+	slow.FPS = 1
+	local := localSettings()
+	get := func(s infer.Settings) *infer.Pipeline {
+		t.Helper()
+		p, err := w.inferPipeline(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p1, p2 := get(emer), get(emer)
+	if p1 != p2 {
+		t.Errorf("two pipelines of the same settings")
+	}
+	pa := get(affect)
+	if pa == p1 || pa.Cues != p1.Cues {
+		t.Errorf("another prompt: the pipeline should be its own (%v) and the extractor shared (%v)", pa != p1, pa.Cues == p1.Cues)
+	}
+	if ps := get(slow); ps.Cues == p1.Cues {
+		t.Errorf("another fps shares the extractor")
+	}
+	if pl := get(local); pl.Cues == p1.Cues {
+		t.Errorf("the local backend (voice features) shares the llm backend's extractor")
+	}
+	if n := len(w.memo); n != 7 {
+		t.Errorf("%d shared values, want 4 pipelines and 3 extractors", n)
+	}
+}
