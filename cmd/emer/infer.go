@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +21,9 @@ import (
 	"emer/internal/cues"
 	"emer/internal/explain"
 	"emer/internal/infer"
+	"emer/internal/pgstore"
 	"emer/internal/store"
+	"emer/internal/worker"
 )
 
 func init() { register(newInferCmd) }
@@ -41,12 +45,25 @@ type inferOptions struct {
 
 	dataset, media, out, openset, jsonl string
 
+	// With a postgres:// store: workers is how many workers the run
+	// starts in its own process besides waiting (0: only waits, for emer
+	// worker processes elsewhere; the flag's default is 1); run names the
+	// run in the store ("": infer:ABSOLUTE-OUT); lease is the local
+	// worker's lease (0: pgstore.DefaultLease).
+	workers int
+	run     string
+	lease   time.Duration
+
 	cfg            config.Config
 	concurrencySet bool // --concurrency was given
-	stdout         io.Writer
-	stderr         io.Writer
+	// sharedSet names the flags given that are for shared dataset runs
+	// (--store, --workers, --run, --lease), for checkInferStore.
+	sharedSet []string
+	stdout    io.Writer
+	stderr    io.Writer
 	// progress reports a dataset run; nil picks a bar or lines for stderr.
 	progress batch.Progress
+	poll     time.Duration // how often a shared run looks at its queue; 0: batch.DefaultPoll
 }
 
 const (
@@ -87,15 +104,28 @@ With --dataset, every clip of an EMER CSV (names + subtitles, engsubs or
 chisubs) is explained from --media (found by name, any common video or
 audio extension) into --out (names,reasons), --openset (name,openset) and
 --jsonl (one line per clip), which emer eval and emer score ov read as they
-are. The run is recorded in emer.db beside --out: run it again to resume; a
-broken clip is reported and skipped, and the exit status is 1 at the end
-when any clip failed.
+are. The run is recorded in emer.db beside --out (or the SQLite file of
+--store sqlite:PATH): run it again to resume; a broken clip is reported and
+skipped, and the exit status is 1 at the end when any clip failed.
+
+With --store postgres://USER@HOST/DB a dataset run is shared: the clips
+left to explain are queued in that database, emer worker processes on any
+machine take them, and this command explains too (--workers 0: it only
+waits) and writes the files once every clip has a result; run it again to
+resume or collect, emer status shows the progress. A queued clip names its
+media by the absolute path found here, and workers read it there: they need
+the same files at the same paths (a shared filesystem). A worker that finds
+a clip's file missing or changed stops, naming the path, and leaves the
+clip to the others. Each worker explains with its own servers (--base-url,
+--asr-url, API key) and face models; the settings (backend, mode, prompt,
+models, frames, fps, ...) are this command's. See docs/scale-out.md.
 
 Examples:
   emer infer clip.mp4
   emer infer clip.mp4 --subtitle "I can't believe it." --json
   emer infer clip.mp4 --backend llm --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct
-  emer infer --dataset gt-eng.csv --media clips/ --out preds.csv --openset openset.csv`,
+  emer infer --dataset gt-eng.csv --media clips/ --out preds.csv --openset openset.csv
+  emer infer --dataset gt-eng.csv --media /shared/clips --out preds.csv --store postgres://emer@db.lab/emer --workers 0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.clips = args
 			if err := checkInferFlags(cmd, &opts); err != nil {
@@ -110,6 +140,11 @@ Examples:
 			}
 			opts.cfg = cfg
 			opts.concurrencySet = cmd.Flags().Changed("concurrency")
+			for _, name := range []string{"store", "workers", "run", "lease"} {
+				if cmd.Flags().Changed(name) {
+					opts.sharedSet = append(opts.sharedSet, "--"+name)
+				}
+			}
 			opts.stdout, opts.stderr = g.stdout, g.stderr
 			return runInfer(cmd.Context(), opts)
 		},
@@ -131,8 +166,11 @@ Examples:
 	f.StringVar(&opts.out, "out", "", "with --dataset: names,reasons CSV to write")
 	f.StringVar(&opts.openset, "openset", "", "with --dataset: name,openset CSV to write")
 	f.StringVar(&opts.jsonl, "jsonl", "", "with --dataset: JSONL of every clip's explanation (default OUT.jsonl)")
+	f.IntVar(&opts.workers, "workers", 1, "with --dataset and a postgres:// store: explain in this process too (1) or only wait for emer worker processes (0)")
+	f.StringVar(&opts.run, "run", "", "with --dataset and a postgres:// store: the run's name there (default infer:ABSOLUTE-OUT)")
+	f.DurationVar(&opts.lease, "lease", pgstore.DefaultLease, "with --dataset and a postgres:// store: how long this process's items stay its own once it stops renewing its lease (killed)")
 	bind = config.Bind(f, "base_url", "model", "api_key", "timeout", "max_attempts", "concurrency", "rate",
-		"max_tokens", "max_reply_bytes", "breaker_failures", "cache", "caption_model", "asr_url", "asr_model", "models")
+		"max_tokens", "max_reply_bytes", "breaker_failures", "cache", "caption_model", "asr_url", "asr_model", "models", "store")
 	cmd.Long += "\n\n" + bind.Help()
 	return cmd
 }
@@ -205,6 +243,43 @@ func checkInferFlags(cmd *cobra.Command, o *inferOptions) error {
 	return nil
 }
 
+// checkInferStore reports the mistakes in the flags of shared dataset
+// runs, given the store the settings name.
+func checkInferStore(opts inferOptions) error {
+	var probs []string
+	shared := opts.cfg.Store.Driver == config.DriverPostgres
+	switch {
+	case opts.dataset == "":
+		if len(opts.sharedSet) > 0 {
+			probs = append(probs, strings.Join(opts.sharedSet, ", ")+": for --dataset runs")
+		}
+	case !shared:
+		var given []string
+		for _, f := range opts.sharedSet {
+			if f != "--store" {
+				given = append(given, f)
+			}
+		}
+		if len(given) > 0 {
+			probs = append(probs, strings.Join(given, ", ")+": for a shared store (--store postgres://...)")
+		}
+	default:
+		if opts.workers != 0 && opts.workers != 1 {
+			probs = append(probs, fmt.Sprintf("--workers %d: want 1 (explain here too) or 0 (only wait); --concurrency sets the clips at once", opts.workers))
+		}
+		if opts.lease < time.Second && opts.lease != 0 {
+			probs = append(probs, fmt.Sprintf("--lease %v: want 1s or more", opts.lease))
+		}
+		if opts.cfg.Cache != "" {
+			probs = append(probs, "--cache: a shared store keeps its own cache")
+		}
+	}
+	if len(probs) > 0 {
+		return usageErrorf("%s", strings.Join(probs, "\n  "))
+	}
+	return nil
+}
+
 // inferSettings are the explanations' settings the options ask for.
 func inferSettings(opts inferOptions) infer.Settings {
 	s := infer.Settings{
@@ -220,6 +295,9 @@ func inferSettings(opts inferOptions) infer.Settings {
 }
 
 func runInfer(ctx context.Context, opts inferOptions) error {
+	if err := checkInferStore(opts); err != nil {
+		return err
+	}
 	// The local backend is bound by the CPU: a clip per core, sharing the
 	// extractor's budget; the llm backend by the server.
 	if opts.backend == backendLocal && !opts.concurrencySet {
@@ -233,12 +311,19 @@ func runInfer(ctx context.Context, opts inferOptions) error {
 		if err := os.MkdirAll(filepath.Dir(opts.out), 0o755); err != nil {
 			return err
 		}
+		if opts.cfg.Store.Driver == config.DriverPostgres {
+			return inferDatasetShared(ctx, opts, settings)
+		}
 	}
 	var db *store.Store
 	env := infer.Env{Config: opts.cfg}
 	if opts.dataset != "" {
+		dbPath := filepath.Join(filepath.Dir(opts.out), "emer.db")
+		if opts.cfg.Store.Driver == config.DriverSQLite {
+			dbPath = opts.cfg.Store.Path
+		}
 		var err error
-		if db, err = store.Open(ctx, filepath.Join(filepath.Dir(opts.out), "emer.db")); err != nil {
+		if db, err = store.Open(ctx, dbPath); err != nil {
 			return err
 		}
 		defer db.Close()
@@ -383,6 +468,79 @@ func finishDataset(opts inferOptions, rep *infer.Report, err error) error {
 	return nil
 }
 
+// inferRunName is a shared dataset run's name in the store.
+func inferRunName(opts inferOptions) string {
+	if opts.run != "" {
+		return opts.run
+	}
+	return "infer:" + absPath(opts.out)
+}
+
+// inferDatasetShared is a dataset run on a PostgreSQL store: it queues
+// the clips left to explain, explains in this process too unless
+// --workers 0, waits until every clip has a result, and writes the
+// files from the store.
+func inferDatasetShared(ctx context.Context, opts inferOptions, settings infer.Settings) error {
+	cfg := opts.cfg
+	run := inferRunName(opts)
+	lock, err := lockOutDir(opts)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	// The store's and the local worker's complaints (the database
+	// unreachable and back, a worker stopping).
+	log := slog.New(slog.NewTextHandler(opts.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	st, err := pgstore.Open(ctx, cfg.Store.URL, pgstore.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(opts.stderr, "emer infer: run %s in %s\n", run, st.Name())
+
+	// The local worker, if any: when it cannot go on (its server is
+	// unreachable), the waiting stops too.
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	var (
+		werrc = make(chan error, 1)
+		stopW = func() {}
+		local = opts.workers > 0
+	)
+	if local {
+		w, err := worker.New(st, worker.Options{Config: cfg, Kinds: []string{worker.KindInfer}, Lease: opts.lease, Log: log})
+		if err != nil {
+			return err
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		stopW = cancel
+		go func() {
+			err := w.Run(wctx)
+			if err != nil {
+				stopWaiting()
+			}
+			werrc <- err
+		}()
+	}
+	do := datasetOptions(opts, settings)
+	do.Run, do.Queue, do.Poll = run, st, opts.poll
+	rep, err := infer.RunDataset(waitCtx, st, do, nil)
+	if local {
+		stopW()
+		if werr := <-werrc; werr != nil {
+			fmt.Fprintf(opts.stderr, "emer infer: this process stopped explaining: %v\n  the clips left stay queued in %s for emer worker processes; run again with the same --out to collect them\n", werr, st.Name())
+			return werr
+		}
+	}
+	if errors.Is(err, batch.ErrInterrupted) {
+		if rep != nil {
+			reportDataset(opts.stderr, rep, opts.out)
+		}
+		return fmt.Errorf("interrupted (%w): the clips left stay queued for emer worker processes; run again with the same --out to collect them", ctx.Err())
+	}
+	return finishDataset(opts, rep, err)
+}
+
 func reportDataset(w io.Writer, rep *infer.Report, out string) {
 	names := make([]string, 0, len(rep.Missing))
 	for n := range rep.Missing {
@@ -397,5 +555,7 @@ func reportDataset(w io.Writer, rep *infer.Report, out string) {
 	}
 	fmt.Fprintf(w, "emer infer: %d clips explained into %s (%d this run, %d from earlier runs), %d failed, %d without media\n",
 		rep.ByStatus[infer.StatusOK], out, rep.Ran, rep.Skipped, len(rep.Failed), len(rep.Missing))
-
+	if rep.Stats.Missing > 0 {
+		fmt.Fprintf(w, "emer infer: %d clips have no result yet\n", rep.Stats.Missing)
+	}
 }

@@ -44,7 +44,7 @@ func newWorkerCmd(g *globalOptions) *cobra.Command {
 	opts := workerOptions{}
 	var bind *config.Binding
 	cmd := &cobra.Command{
-		Use:   "worker --store postgres://USER@HOST/DB [--concurrency N] [--kinds judge]",
+		Use:   "worker --store postgres://USER@HOST/DB [--concurrency N] [--kinds judge,infer,summarize]",
 		Short: "Take items of shared runs from a PostgreSQL store's queue and do them",
 		Long: `worker serves the queue of a shared store: it takes the items that runs such
 as emer eval --store postgres://... queued, does them against its own model
@@ -53,8 +53,18 @@ server (--base-url, the API key from EMER_API_KEY or OPENAI_API_KEY, its own
 the store. Start as many as the model servers take, on any machine that
 reaches the database; each can have its own --base-url. An item carries
 everything its work needs (a judge item its texts, metric, repeat,
-protocol and judge model); API keys and server addresses never enter the
-database.
+protocol and judge model; an infer item, a clip of emer infer --dataset,
+its name, subtitle and the run's settings); API keys and server addresses
+never enter the database.
+
+An infer item names its clip's media by the absolute path the submitter
+found it at: the worker reads it there, so it needs the submitter's media
+at the same paths (a shared filesystem). A worker that finds the file
+missing, or not the one queued (its size or time differ), stops with a
+message naming the path and leaves the clip to the others. It measures the
+clip's cues with its own face models (--models), transcribes speech with
+its own --asr-url when the run asks for speech to text, and keeps as many
+clips in progress as it has cores or --concurrency, whichever is more.
 
 The worker renews a lease in the store every quarter of --lease; when it is
 killed, its items are taken up by the other workers once the lease has run
@@ -79,7 +89,8 @@ Examples:
 	f.DurationVar(&opts.Grace, "grace", workerGrace, "on SIGTERM: how long items in progress may take to finish before they are released")
 	f.StringVar(&opts.ID, "id", "", "the worker's name in the store and its log (default HOST-PID-XXXX)")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every item taken and recorded, and every model call")
-	bind = config.Bind(f, "store", "base_url", "api_key", "timeout", "max_attempts", "concurrency", "rate", "max_reply_bytes", "breaker_failures")
+	bind = config.Bind(f, "store", "base_url", "api_key", "timeout", "max_attempts", "concurrency", "rate", "max_reply_bytes", "breaker_failures",
+		"asr_url", "models")
 	cmd.Long += "\n\n" + bind.Help()
 	return cmd
 }
