@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"emer/internal/batch"
 	"emer/internal/config"
 	"emer/internal/infer"
+	"emer/internal/llm/llmtest"
 	"emer/internal/pgstore"
 )
 
@@ -159,5 +162,73 @@ func TestInferPipelinesShared(t *testing.T) {
 	}
 	if n := len(w.memo); n != 7 {
 		t.Errorf("%d shared values, want 4 pipelines and 3 extractors", n)
+	}
+}
+
+// testVideo writes a one-second video of a test pattern with ffmpeg, or
+// skips the test when ffmpeg is missing.
+func testVideo(t *testing.T) string {
+	t.Helper()
+	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "c01.mp4")
+	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5",
+		"-t", "1", "-pix_fmt", "yuv420p", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	return p
+}
+
+// TestInferItemNoReply: an llm-backend clip is explained through the
+// worker's server; a model call with no reply is tried again, and stops
+// the worker once the server is unreachable.
+func TestInferItemNoReply(t *testing.T) {
+	video := testVideo(t)
+	s := infer.Settings{Backend: "llm", Mode: "end2end", Prompt: "emer", Model: "m", Frames: 2, Lang: "en", FPS: 1, Detector: "tiny", Landmarks: "none"}.WithVersions()
+	it, err := infer.NewItem(infer.Clip{Name: "c01", Path: video, Subtitle: "I won."}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	fail := false
+	srv := llmtest.NewServer(func(c *llmtest.Call) llmtest.Step {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case fail:
+			return llmtest.Step{Status: 503, Body: `{"error":{"message":"overloaded"}}`}
+		case strings.Contains(c.Prompt(), "Please assume the role of an expert in the field of emotions"):
+			return llmtest.Step{Text: "[happy]"}
+		}
+		return llmtest.Step{Text: "He says he won. Therefore, he is happy."}
+	})
+	defer srv.Close()
+
+	o, err := testWorker(srv.BaseURL(), 8).infer(context.Background(), it)
+	var line infer.Line
+	if err == nil {
+		err = json.Unmarshal(o.Payload, &line)
+	}
+	if err != nil || o.Class != batch.Final || line.Status != infer.StatusOK || line.Explanation == nil ||
+		line.Explanation.Reasoning != "He says he won. Therefore, he is happy." {
+		t.Fatalf("server answering: outcome %s %s %s, err %v", o.Class, o.Status, o.Payload, err)
+	}
+
+	mu.Lock()
+	fail = true
+	mu.Unlock()
+	o, err = testWorker(srv.BaseURL(), 8).infer(context.Background(), it)
+	if err != nil || o.Class != batch.Retry || o.Status != infer.StatusRetry {
+		t.Errorf("server failing: outcome %s %s, err %v; want a retry", o.Class, o.Status, err)
+	}
+
+	srv.Close()
+	_, err = testWorker(srv.BaseURL(), 1).infer(context.Background(), it)
+	if !errors.Is(err, ErrUnreachable) {
+		t.Errorf("server gone: err = %v, want ErrUnreachable", err)
 	}
 }
