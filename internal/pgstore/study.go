@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -193,12 +194,27 @@ func (c *schemaCheck) tables(ctx context.Context, s *Store, v int) (bool, error)
 type Studies struct {
 	s      *Store
 	schema schemaCheck
+
+	// The clips and candidates read, which never change once stored, so
+	// that a rater's next clip costs fewer round trips while the
+	// studies' lock is held.
+	mu    sync.RWMutex
+	clips map[clipKey]study.Clip
+	cands map[clipKey][]study.Candidate
+}
+
+// clipKey is a clip of a study.
+type clipKey struct {
+	study int64
+	clip  string
 }
 
 var _ study.Store = (*Studies)(nil)
 
 // Studies returns the rating studies kept in s.
-func (s *Store) Studies() *Studies { return &Studies{s: s} }
+func (s *Store) Studies() *Studies {
+	return &Studies{s: s, clips: map[clipKey]study.Clip{}, cands: map[clipKey][]study.Candidate{}}
+}
 
 // NewStudies returns the rating studies kept in s, as (*Store).Studies.
 func NewStudies(s *Store) *Studies { return s.Studies() }
@@ -217,7 +233,7 @@ func (st *Studies) View(ctx context.Context, fn func(study.Tx) error) error {
 		return fn(noStudies{})
 	}
 	return st.s.inTx(ctx, "read studies", readTx, func(ctx context.Context, tx pgx.Tx) error {
-		return fn(&studyTx{ctx: ctx, tx: tx})
+		return fn(&studyTx{ctx: ctx, tx: tx, st: st})
 	})
 }
 
@@ -228,7 +244,7 @@ func (st *Studies) View(ctx context.Context, fn func(study.Tx) error) error {
 // connection), and must set what it returns afresh each time.
 func (st *Studies) Update(ctx context.Context, fn func(study.Tx) error) error {
 	return st.s.inTx(ctx, "store studies", lockedTx, func(ctx context.Context, tx pgx.Tx) error {
-		return fn(&studyTx{ctx: ctx, tx: tx})
+		return fn(&studyTx{ctx: ctx, tx: tx, st: st})
 	})
 }
 
@@ -236,6 +252,22 @@ func (st *Studies) Update(ctx context.Context, fn func(study.Tx) error) error {
 type studyTx struct {
 	ctx context.Context
 	tx  pgx.Tx
+	st  *Studies
+
+	// added is set once the transaction adds a study, a clip or a
+	// candidate: what it reads of clips may then be rolled back, and is
+	// not kept in the cache.
+	added bool
+	// hold is the hold of rater read with Loads, while no hold has been
+	// written since: Next asks for it next.
+	hold *prefetched
+}
+
+// prefetched is a rater's hold as read.
+type prefetched struct {
+	rater int64
+	h     study.Hold
+	ok    bool
 }
 
 // notFound turns pgx.ErrNoRows into study.ErrNotFound.
@@ -250,6 +282,7 @@ func notFound(err error, what string, key any) error {
 func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func (t *studyTx) AddStudy(s *study.Study) error {
+	t.added = true
 	src, err := json.Marshal(s.Sources)
 	if err != nil {
 		return err
@@ -262,6 +295,7 @@ func (t *studyTx) AddStudy(s *study.Study) error {
 }
 
 func (t *studyTx) AddClip(c study.Clip) error {
+	t.added = true
 	subs, err := json.Marshal(c.Subtitles)
 	if err != nil {
 		return err
@@ -272,6 +306,7 @@ func (t *studyTx) AddClip(c study.Clip) error {
 }
 
 func (t *studyTx) AddCandidate(c study.Candidate) error {
+	t.added = true
 	_, err := t.tx.Exec(t.ctx, `INSERT INTO emer_study_candidates (study, clip, id, source, text) VALUES ($1, $2, $3, $4, $5)`,
 		c.Study, c.Clip, c.ID, c.Source, c.Text)
 	return err
@@ -334,8 +369,28 @@ func scanClip(r pgx.Row) (study.Clip, error) {
 }
 
 func (t *studyTx) Clip(st int64, id string) (study.Clip, error) {
+	k := clipKey{st, id}
+	t.st.mu.RLock()
+	c, ok := t.st.clips[k]
+	t.st.mu.RUnlock()
+	if ok {
+		return cloneClip(c), nil
+	}
 	c, err := scanClip(t.tx.QueryRow(t.ctx, `SELECT `+clipColumns+` FROM emer_study_clips WHERE study = $1 AND id = $2`, st, id))
-	return c, notFound(err, "clip", id)
+	if err != nil {
+		return c, notFound(err, "clip", id)
+	}
+	if !t.added {
+		t.st.mu.Lock()
+		t.st.clips[k] = cloneClip(c)
+		t.st.mu.Unlock()
+	}
+	return c, nil
+}
+
+func cloneClip(c study.Clip) study.Clip {
+	c.Subtitles.Cues = slices.Clone(c.Subtitles.Cues)
+	return c
 }
 
 func (t *studyTx) Clips(st int64) ([]study.Clip, error) {
@@ -343,11 +398,26 @@ func (t *studyTx) Clips(st int64) ([]study.Clip, error) {
 }
 
 func (t *studyTx) Candidates(st int64, clip string) ([]study.Candidate, error) {
-	return collect(t.ctx, t.tx, func(r pgx.Row) (study.Candidate, error) {
+	k := clipKey{st, clip}
+	t.st.mu.RLock()
+	cs, ok := t.st.cands[k]
+	t.st.mu.RUnlock()
+	if ok {
+		return slices.Clone(cs), nil
+	}
+	cs, err := collect(t.ctx, t.tx, func(r pgx.Row) (study.Candidate, error) {
 		var c study.Candidate
 		err := r.Scan(&c.Study, &c.Clip, &c.ID, &c.Source, &c.Text)
 		return c, err
 	}, `SELECT study, clip, id, source, text FROM emer_study_candidates WHERE study = $1 AND clip = $2 ORDER BY id`, st, clip)
+	// A clip's candidates are stored with it: none means no such clip
+	// yet, which is not kept.
+	if err == nil && len(cs) > 0 && !t.added {
+		t.st.mu.Lock()
+		t.st.cands[k] = slices.Clone(cs)
+		t.st.mu.Unlock()
+	}
+	return cs, err
 }
 
 func (t *studyTx) AddRater(r *study.Rater) error {
@@ -383,12 +453,22 @@ func (t *studyTx) Raters(st int64) ([]study.Rater, error) {
 
 func scanShown(s string, dst *[]int) error { return json.Unmarshal([]byte(s), dst) }
 
+const holdSQL = `SELECT study, clip, expires_ms, shown FROM emer_study_holds WHERE rater = $1`
+
 func (t *studyTx) Hold(rater int64) (study.Hold, bool, error) {
+	if p := t.hold; p != nil && p.rater == rater {
+		h := p.h
+		h.Shown = slices.Clone(h.Shown)
+		return h, p.ok, nil
+	}
+	return scanHold(t.tx.QueryRow(t.ctx, holdSQL, rater), rater)
+}
+
+func scanHold(r pgx.Row, rater int64) (study.Hold, bool, error) {
 	h := study.Hold{Rater: rater}
 	var ms int64
 	var shown string
-	err := t.tx.QueryRow(t.ctx, `SELECT study, clip, expires_ms, shown FROM emer_study_holds WHERE rater = $1`, rater).
-		Scan(&h.Study, &h.Clip, &ms, &shown)
+	err := r.Scan(&h.Study, &h.Clip, &ms, &shown)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return study.Hold{}, false, nil
 	}
@@ -403,6 +483,7 @@ func (t *studyTx) Hold(rater int64) (study.Hold, bool, error) {
 }
 
 func (t *studyTx) PutHold(h study.Hold) error {
+	t.hold = nil
 	shown, err := json.Marshal(h.Shown)
 	if err != nil {
 		return err
@@ -415,6 +496,7 @@ func (t *studyTx) PutHold(h study.Hold) error {
 }
 
 func (t *studyTx) DropHold(rater int64) error {
+	t.hold = nil
 	_, err := t.tx.Exec(t.ctx, `DELETE FROM emer_study_holds WHERE rater = $1`, rater)
 	return err
 }
@@ -432,16 +514,40 @@ func (t *studyTx) Holds(st int64) ([]study.Hold, error) {
 	}, `SELECT rater, study, clip, expires_ms, shown FROM emer_study_holds WHERE study = $1 ORDER BY rater`, st)
 }
 
+// Loads reads the rater's hold too, in the same round trip, for the
+// Hold that follows it in a rater's next clip.
 func (t *studyTx) Loads(st, rater int64, now time.Time) ([]study.Load, error) {
-	return collect(t.ctx, t.tx, func(r pgx.Row) (study.Load, error) {
-		var l study.Load
-		err := r.Scan(&l.Clip, &l.Rank, &l.Done, &l.Held, &l.DoneByRater)
-		return l, err
-	}, `SELECT c.id, c.rank,
+	b := &pgx.Batch{}
+	var out []study.Load
+	b.Queue(`SELECT c.id, c.rank,
 		(SELECT count(*) FROM emer_study_done d WHERE d.study = c.study AND d.clip = c.id),
 		(SELECT count(*) FROM emer_study_holds h WHERE h.study = c.study AND h.clip = c.id AND h.expires_ms > $2 AND h.rater <> $3),
 		EXISTS (SELECT 1 FROM emer_study_done d WHERE d.study = c.study AND d.clip = c.id AND d.rater = $3)
-		FROM emer_study_clips c WHERE c.study = $1 ORDER BY c.rank`, st, now.UnixMilli(), rater)
+		FROM emer_study_clips c WHERE c.study = $1 ORDER BY c.rank`, st, now.UnixMilli(), rater).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var l study.Load
+			if err := rows.Scan(&l.Clip, &l.Rank, &l.Done, &l.Held, &l.DoneByRater); err != nil {
+				return err
+			}
+			out = append(out, l)
+		}
+		return rows.Err()
+	})
+	var hold *prefetched
+	if rater != 0 {
+		b.Queue(holdSQL, rater).QueryRow(func(r pgx.Row) error {
+			h, ok, err := scanHold(r, rater)
+			if err == nil {
+				hold = &prefetched{rater: rater, h: h, ok: ok}
+			}
+			return err
+		})
+	}
+	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	t.hold = hold
+	return out, nil
 }
 
 func (t *studyTx) Complete(c study.Completion) error {
