@@ -139,8 +139,8 @@ func TestServeKilledPostgres(t *testing.T) {
 }
 
 // pgReviewRun puts the review state of the summarize folder out into the
-// PostgreSQL store at db as the run named run, as emer build summarize
-// --store would, and returns the run's name.
+// PostgreSQL store at db as the run named run, its drafts as they are
+// there, and returns the run's name.
 func pgReviewRun(t *testing.T, db, out, run string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -169,19 +169,24 @@ func pgReviewRun(t *testing.T, db, out, run string) string {
 	return run
 }
 
-// TestServeReviewPostgres reviews the descriptions of a run of
-// summarize kept in PostgreSQL, named by its folder, in the browser while
-// emer build review --store --run works on the same run: what the pages
-// change, --export writes; what --import changes, the pages show; a page
-// made before an import cannot undo it. Another run in the database is
-// left as it was.
+// TestServeReviewPostgres reviews the descriptions of a run of emer
+// build summarize --store postgres://..., named by its folder, in the
+// browser while emer build review --store --run works on the same run:
+// the run's review state is that of the same run on one machine; what the
+// pages change, --export writes; what --import changes, the pages show; a
+// page made before an import cannot undo it. Another run in the database
+// is left as it was.
 func TestServeReviewPostgres(t *testing.T) {
 	clearConfigEnv(t)
-	out, _ := summarizedFolder(t)
+	local, srv := summarizedFolder(t)
 	dir := t.TempDir()
 	db := pgtest.New(t).NewDatabase(t)
-	run := pgReviewRun(t, db, out, "summarize:"+absPath(out))
-	otherRun := pgReviewRun(t, db, out, "nightly")
+	out := t.TempDir()
+	if err := runBuildSummarize(context.Background(), sharedSummarizeOpts(out, srv.BaseURL(), db, io.Discard)); err != nil {
+		t.Fatal(err)
+	}
+	run := "summarize:" + absPath(out)
+	otherRun := pgReviewRun(t, db, local, "nightly")
 
 	const token = "serve-review-admin-token"
 	ctx, cancel := context.WithCancel(context.Background())
@@ -236,12 +241,12 @@ func TestServeReviewPostgres(t *testing.T) {
 		return readCSVRows(t, path)
 	}
 	before := export(run, filepath.Join(dir, "before.csv"))
-	local := filepath.Join(dir, "local.csv")
-	if err := runBuildReview(context.Background(), buildReviewOptions{DB: filepath.Join(out, "emer.db"), Export: local, Stderr: io.Discard}); err != nil {
+	localCSV := filepath.Join(dir, "local.csv")
+	if err := runBuildReview(context.Background(), buildReviewOptions{DB: filepath.Join(local, "emer.db"), Export: localCSV, Stderr: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(readCSVRows(t, local), before); diff != "" {
-		t.Errorf("the shared run's export is not the folder's (-folder +shared):\n%s", diff)
+	if diff := cmp.Diff(readCSVRows(t, localCSV), before); diff != "" {
+		t.Errorf("the shared run's export is not that of the run on one machine (-one machine +shared):\n%s", diff)
 	}
 	edited := "In the video, he smiles and raises a glass. Therefore, it is inferred that his emotional state is happy."
 	send("sample_s001", "accept", before["sample_s001"][2], "", http.StatusSeeOther)
