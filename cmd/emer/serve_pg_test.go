@@ -187,6 +187,12 @@ func TestServeReviewPostgres(t *testing.T) {
 	}
 	run := "summarize:" + absPath(out)
 	otherRun := pgReviewRun(t, db, local, "nightly")
+	check := filepath.Join(dir, "check.json")
+	if err := os.WriteFile(check, []byte(`{"clips":[{"name":"sample_s003","claims":[
+		{"text":"he glares","aspect":"face","verdict":"contradicted","evidence":{"expression":"neutral","share":0.9}}]}],
+		"totals":{"claims":1,"supported":0,"contradicted":1,"unverifiable":0}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	const token = "serve-review-admin-token"
 	ctx, cancel := context.WithCancel(context.Background())
@@ -197,7 +203,7 @@ func TestServeReviewPostgres(t *testing.T) {
 	go func() {
 		done <- runServe(ctx, serveOptions{Addr: "127.0.0.1:0", Hold: study.DefaultHold,
 			Config: config.Config{AdminToken: token, Store: config.Store{Driver: config.DriverPostgres, URL: db}},
-			Review: out, ReviewDataset: summarizeTD("dataset.csv"),
+			Review: out, ReviewDataset: summarizeTD("dataset.csv"), ReviewCheck: check,
 			Stdout: &stdout, Stderr: &stderr, ready: func(addr string) { ready <- addr }})
 	}()
 	var base string
@@ -226,6 +232,9 @@ func TestServeReviewPostgres(t *testing.T) {
 		if resp, body := webtest.Do(t, c, "POST", base+f.Action, "", f.Values(action, text, note)); resp.StatusCode != status {
 			t.Fatalf("%s %s: %s, want %d\n%s", action, clip, resp.Status, status, body)
 		}
+	}
+	if body := page("sample_s003"); !strings.Contains(body, `<span class="claim-text">he glares</span><br><span class="evidence">expression: neutral; share: 0.9</span>`) {
+		t.Errorf("sample_s003's page lacks the check loaded into the store:\n%s", body)
 	}
 	shared := func(run string) buildReviewOptions {
 		return buildReviewOptions{Store: config.Store{Driver: config.DriverPostgres, URL: db}, Run: run, Stdout: io.Discard, Stderr: io.Discard,
