@@ -190,6 +190,18 @@ func RunDataset(ctx context.Context, l batch.Ledger, opts DatasetOptions, ex Exp
 // (tried again), Final otherwise (an explanation, or a failure that
 // stands). A run on one machine and a worker make their outcomes with it
 // alike.
+// UnreadClip is the outcome of a clip whose media a worker could not read
+// as it was queued (err): of class Retry, so that the item goes back to
+// the queue for other workers and the next run tries it again, with the
+// reason as its error.
+func UnreadClip(name string, err error) batch.Outcome {
+	b, merr := json.Marshal(Line{Name: name, Status: StatusError, Error: err.Error()})
+	if merr != nil {
+		b, _ = json.Marshal(Line{Name: name, Status: StatusError, Error: "media not readable as queued"})
+	}
+	return batch.Outcome{Class: batch.Retry, Status: StatusError, Payload: b}
+}
+
 func ExplainClip(ctx context.Context, ex Explainer, c Clip) batch.Outcome {
 	e, err := ex.Explain(ctx, c)
 	line := Line{Name: c.Name, Status: StatusOK, Explanation: e}

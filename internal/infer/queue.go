@@ -134,24 +134,37 @@ func DecodeItem(bi batch.Item) (Item, error) {
 	return it, nil
 }
 
-// ErrMediaNotHere is returned by CheckMedia when the media file of an
-// item is missing here, or is not the file the item was queued with.
-var ErrMediaNotHere = errors.New("media not here")
+// Errors of CheckMedia. ErrMediaNotHere: the folder of an item's media
+// is not on this machine, which then serves no clip of the run.
+// ErrMediaChanged: the folder is here but the file is missing or not the
+// one the item was queued with (deleted or rewritten since), which is the
+// clip's own trouble.
+var (
+	ErrMediaNotHere = errors.New("media not here")
+	ErrMediaChanged = errors.New("media changed")
+)
 
 // CheckMedia reports whether the media file at it.Path is the one the
 // item was queued with: same size and modification time, so that the
 // clip's input digest computed here is the submitter's.
 func (it Item) CheckMedia() error {
 	const need = "workers of an infer run need the submitter's media at the same path (a shared filesystem)"
+	dir := filepath.Dir(it.Path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		if err == nil {
+			err = errors.New("not a folder")
+		}
+		return fmt.Errorf("%w: clip %s: its folder %s is not on this machine (%v): %s", ErrMediaNotHere, it.Name, dir, err, need)
+	}
 	m, err := statMedia(it.Path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%w: clip %s: %s is missing on this machine: %s", ErrMediaNotHere, it.Name, it.Path, need)
+		return fmt.Errorf("%w: clip %s: %s is missing on this machine (gone since the run queued it?): %s", ErrMediaChanged, it.Name, it.Path, need)
 	case err != nil:
-		return fmt.Errorf("%w: clip %s: %v: %s", ErrMediaNotHere, it.Name, err, need)
+		return fmt.Errorf("%w: clip %s: %v: %s", ErrMediaChanged, it.Name, err, need)
 	case m != it.stamp():
 		return fmt.Errorf("%w: clip %s: %s is %d bytes modified %s UTC on this machine, the run queued it as %d bytes modified %s: %s",
-			ErrMediaNotHere, it.Name, it.Path, m.size, m.modTime, it.Size, it.ModTime, need)
+			ErrMediaChanged, it.Name, it.Path, m.size, m.modTime, it.Size, it.ModTime, need)
 	}
 	return nil
 }

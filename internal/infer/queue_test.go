@@ -118,7 +118,7 @@ func TestItemCheckMedia(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = it.CheckMedia()
-	if !errors.Is(err, infer.ErrMediaNotHere) || !strings.Contains(err.Error(), path+" is 21 bytes modified") ||
+	if !errors.Is(err, infer.ErrMediaChanged) || !strings.Contains(err.Error(), path+" is 21 bytes modified") ||
 		!strings.Contains(err.Error(), "the run queued it as 10 bytes") || !strings.Contains(err.Error(), "at the same path") {
 		t.Fatalf("changed media: %v", err)
 	}
@@ -126,8 +126,17 @@ func TestItemCheckMedia(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = it.CheckMedia()
-	if !errors.Is(err, infer.ErrMediaNotHere) || !strings.Contains(err.Error(), path+" is missing on this machine") {
+	if !errors.Is(err, infer.ErrMediaChanged) || !strings.Contains(err.Error(), path+" is missing on this machine") {
 		t.Fatalf("missing media: %v", err)
+	}
+	// The whole folder missing: this machine does not see the run's media.
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	err = it.CheckMedia()
+	if !errors.Is(err, infer.ErrMediaNotHere) || errors.Is(err, infer.ErrMediaChanged) ||
+		!strings.Contains(err.Error(), "its folder "+dir+" is not on this machine") {
+		t.Fatalf("missing folder: %v", err)
 	}
 	if _, err := infer.NewItem(infer.Clip{Name: "c01", Path: "c01.mp4"}, testSettings()); err == nil {
 		t.Fatal("a relative media path was queued")

@@ -36,9 +36,10 @@ type (
 
 // inferItem reads an infer item and checks that this worker can explain
 // it as its submitter would have: the item's own faults wrap
-// pgstore.ErrBadItem; another emer's settings, media that is not here as
-// it was queued, and a speech-to-text server this worker lacks are the
-// worker's, and stop it, leaving the item to another.
+// pgstore.ErrBadItem; another emer's settings, a media folder that is not
+// on this machine, and a speech-to-text server this worker lacks are the
+// worker's, and stop it, leaving the item to another; a media file gone
+// or changed since it was queued is the clip's (infer.ErrMediaChanged).
 func (w *Worker) inferItem(it batch.Item) (infer.Item, error) {
 	ii, err := infer.DecodeItem(it)
 	switch {
@@ -89,6 +90,16 @@ func (w *Worker) inferPipeline(s infer.Settings) (*infer.Pipeline, error) {
 
 func (w *Worker) infer(ctx context.Context, it batch.Item) (batch.Outcome, error) {
 	ii, err := w.inferItem(it)
+	if errors.Is(err, infer.ErrMediaChanged) {
+		// One deleted or rewritten file must not stop every worker in
+		// turn: the clip is tried by others and again by the next run,
+		// which queues it anew when the file changed and reports it
+		// without media when it is gone.
+		if w.opts.Log != nil {
+			w.opts.Log.Warn("clip not explained: its media is not as queued", "key", it.Key, "err", err)
+		}
+		return infer.UnreadClip(ii.Name, err), nil
+	}
 	if err != nil {
 		return batch.Outcome{}, err
 	}

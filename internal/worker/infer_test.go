@@ -63,26 +63,18 @@ func TestInferItemRefused(t *testing.T) {
 	withField["settings"].(map[string]any)["temperature"] = 0.5
 	newer, _ := json.Marshal(withField)
 
-	moved := filepath.Join(dir, "gone.mp4")
-	if err := os.WriteFile(moved, []byte("a video"), 0o644); err != nil {
+	away := filepath.Join(dir, "mnt", "c01.mp4")
+	if err := os.MkdirAll(filepath.Dir(away), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	gone, err := infer.NewItem(infer.Clip{Name: "c01", Path: moved}, localSettings())
+	if err := os.WriteFile(away, []byte("a video"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere, err := infer.NewItem(infer.Clip{Name: "c01", Path: away}, localSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(moved); err != nil {
-		t.Fatal(err)
-	}
-	changed := filepath.Join(dir, "changed.mp4")
-	if err := os.WriteFile(changed, []byte("a video"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	edited, err := infer.NewItem(infer.Clip{Name: "c01", Path: changed}, localSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(changed, []byte("a longer video"), 0o644); err != nil {
+	if err := os.RemoveAll(filepath.Dir(away)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -95,8 +87,7 @@ func TestInferItemRefused(t *testing.T) {
 		{"payload not JSON", batch.Item{Key: "c01", Input: good.Input, Payload: []byte(`"x"`)}, true, []string{`infer item "c01"`}},
 		{"digest of other texts", batch.Item{Key: "c01", Input: strings.Repeat("0", 64), Payload: good.Payload}, true, []string{"not that of its input digest"}},
 		{"key of another clip", batch.Item{Key: "c02", Input: good.Input, Payload: good.Payload}, true, []string{`of clip "c01"`}},
-		{"media missing", gone, false, []string{moved + " is missing on this machine", "the submitter's media at the same path"}},
-		{"media changed", edited, false, []string{changed + " is 14 bytes modified", "queued it as 7 bytes", "the submitter's media at the same path"}},
+		{"media folder missing", elsewhere, false, []string{"its folder " + filepath.Dir(away) + " is not on this machine", "the submitter's media at the same path"}},
 		{"another emer's rules", item(older), false, []string{"queued by another emer version", `"emer-rules/1" there`, "run the submitter's emer version"}},
 		{"a newer emer's settings", batch.Item{Key: "c01", Input: good.Input, Payload: newer}, false, []string{`unknown field "temperature"`, "run the submitter's emer version"}},
 		{"speech to text without a server", item(asr), false, []string{"transcribes speech (model whisper-1)", "--asr-url"}},
@@ -120,6 +111,69 @@ func TestInferItemRefused(t *testing.T) {
 			}
 			if len(w.memo) != 0 {
 				t.Errorf("a refused item built %d shared values", len(w.memo))
+			}
+		})
+	}
+}
+
+// TestInferItemMediaChanged: a media file gone or rewritten since its
+// clip was queued is that clip's failure, of class Retry (other workers
+// and the next run try it again), not a reason to stop the worker, which
+// would stop every worker of the run in turn.
+func TestInferItemMediaChanged(t *testing.T) {
+	dir := t.TempDir()
+	gonePath := filepath.Join(dir, "gone.mp4")
+	changedPath := filepath.Join(dir, "changed.mp4")
+	for _, p := range []string{gonePath, changedPath} {
+		if err := os.WriteFile(p, []byte("a video"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, err := infer.NewItem(infer.Clip{Name: "c01", Path: gonePath}, localSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := infer.NewItem(infer.Clip{Name: "c02", Path: changedPath}, localSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(gonePath); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(changedPath, []byte("a longer video"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		it   batch.Item
+		want []string
+	}{
+		{"media missing", gone, []string{gonePath + " is missing on this machine", "the submitter's media at the same path"}},
+		{"media changed", changed, []string{changedPath + " is 14 bytes modified", "queued it as 7 bytes"}},
+	} {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			w := inferWorker(t, config.Default())
+			o, err := w.infer(context.Background(), tc.it)
+			if err != nil {
+				t.Fatalf("the worker stops: %v", err)
+			}
+			if o.Class != batch.Retry || o.Status != infer.StatusError {
+				t.Errorf("outcome %v %q, want retry %q", o.Class, o.Status, infer.StatusError)
+			}
+			var line infer.Line
+			if err := json.Unmarshal(o.Payload, &line); err != nil {
+				t.Fatal(err)
+			}
+			if line.Status != infer.StatusError || line.Explanation != nil {
+				t.Errorf("line %+v", line)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(line.Error, want) {
+					t.Errorf("error %q; want it to say %q", line.Error, want)
+				}
+			}
+			if len(w.memo) != 0 {
+				t.Errorf("an unread clip built %d shared values", len(w.memo))
 			}
 		})
 	}
