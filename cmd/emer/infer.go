@@ -114,9 +114,10 @@ machine take them, and this command explains too (--workers 0: it only
 waits) and writes the files once every clip has a result; run it again to
 resume or collect, emer status shows the progress. A queued clip names its
 media by the absolute path found here, and workers read it there: they need
-the same files at the same paths (a shared filesystem). A worker that finds
-a clip's file missing or changed stops, naming the path, and leaves the
-clip to the others. Each worker explains with its own servers (--base-url,
+the same files at the same paths (a shared filesystem). A worker that does
+not find the media's folder stops, naming it, and leaves the clip to the
+others; a file missing or changed since it was queued fails that clip for
+now (the next run queues it again, or reports it without media). Each worker explains with its own servers (--base-url,
 --asr-url, API key) and face models; the settings (backend, mode, prompt,
 models, frames, fps, ...) are this command's. See docs/scale-out.md.
 

@@ -46,22 +46,27 @@ func newWorkerCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "worker --store postgres://USER@HOST/DB [--concurrency N] [--kinds judge,infer,summarize]",
 		Short: "Take items of shared runs from a PostgreSQL store's queue and do them",
-		Long: `worker serves the queue of a shared store: it takes the items that runs such
-as emer eval --store postgres://... queued, does them against its own model
+		Long: `worker serves the queue of a shared store: it takes the items that runs of
+emer eval, emer infer --dataset and emer build summarize --store
+postgres://... queued, does them against its own model
 server (--base-url, the API key from EMER_API_KEY or OPENAI_API_KEY, its own
 --concurrency, --rate, --timeout and retries), and records each result in
 the store. Start as many as the model servers take, on any machine that
 reaches the database; each can have its own --base-url. An item carries
 everything its work needs (a judge item its texts, metric, repeat,
 protocol and judge model; an infer item, a clip of emer infer --dataset,
-its name, subtitle and the run's settings); API keys and server addresses
-never enter the database.
+its name, subtitle and the run's settings; a summarize item, a clip of emer
+build summarize, its annotators' clues, the model, language, token limit
+and the digest of the prompts, which the worker's must match); API keys and
+server addresses never enter the database.
 
 An infer item names its clip's media by the absolute path the submitter
 found it at: the worker reads it there, so it needs the submitter's media
-at the same paths (a shared filesystem). A worker that finds the file
-missing, or not the one queued (its size or time differ), stops with a
-message naming the path and leaves the clip to the others. It measures the
+at the same paths (a shared filesystem). A worker that does not find the
+media's folder stops with a message naming it and leaves the clip to the
+others; a file missing from its folder, or not the one queued (its size or
+time differ), fails that clip for now: other workers try it, and the next
+run of the submitter queues it again or reports it without media. It measures the
 clip's cues with its own face models (--models), transcribes speech with
 its own --asr-url when the run asks for speech to text, and keeps as many
 clips in progress as it has cores or --concurrency, whichever is more.

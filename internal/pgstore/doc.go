@@ -8,6 +8,11 @@
 // database. Schema migrations, River's and emer's own, run on Open and
 // are versioned.
 //
+// It also keeps the rating studies of `emer serve` (a study.Store shared
+// by any number of emer serve processes, whose writes run one at a time
+// under an advisory lock) and, per run (a scope), the review state and
+// the annotation records of `emer build summarize`.
+//
 // A worker holds an item from the moment River hands it over until its
 // record is stored. Each worker renews a lease in the emer_workers table;
 // the items of a worker whose lease ran out (it was killed, or lost its
@@ -18,6 +23,7 @@
 //
 // API keys and model-server settings never enter the database: a queued
 // item holds what its kind's work needs to be redone from the item alone
-// (a judge item's texts, metric, repeat, protocol and judge model), and
-// each worker brings its own server.
+// (a judge item's texts, metric, repeat, protocol and judge model; an
+// infer item's clip, media path and settings; a summarize item's clues,
+// model and prompts' digest), and each worker brings its own server.
 package pgstore

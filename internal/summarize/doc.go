@@ -11,7 +11,8 @@
 // that cannot be read marks the clip for review with the reason, and is
 // never kept as if it were usable. Run does the clips of a dataset on the
 // batch engine, resumably, and puts every draft into review (package
-// dataset's ReviewStore).
+// dataset's ReviewStore); Distribute does the same through a shared
+// store's queue, each clip an Item that a worker summarizes alone.
 //
 // The prompts are embedded templates (prompts/*.tmpl) in English, the
 // paper's wording, and in Chinese, the language of EMER's released
