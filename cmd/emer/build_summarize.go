@@ -336,15 +336,17 @@ func runBuildSummarizeShared(ctx context.Context, opts buildSummarizeOptions, af
 	// waiting stops too.
 	waitCtx, stopWaiting := context.WithCancel(ctx)
 	defer stopWaiting()
-	var lw *localWorker
+	var lw *worker.Running
 	if !opts.workersSet || opts.Workers > 0 {
 		callLog := slog.New(slog.NewJSONHandler(logFile, nil))
-		if lw, err = startLocalWorker(ctx, st, worker.Options{
+		w, err := worker.New(st, worker.Options{
 			Config: cfg, Kinds: []string{worker.KindSummarize}, Lease: opts.Lease,
 			Log: callLog, CallLog: callLog, RetryBase: opts.retryBase,
-		}, stopWaiting); err != nil {
+		})
+		if err != nil {
 			return err
 		}
+		lw = w.Start(ctx, stopWaiting)
 	}
 	prog := opts.Progress
 	if prog == nil {
@@ -357,7 +359,7 @@ func runBuildSummarizeShared(ctx context.Context, opts buildSummarizeOptions, af
 	var totals llm.Totals
 	var werr error
 	if lw != nil {
-		totals, werr = lw.stop()
+		totals, werr = lw.Stop()
 	}
 	if err == nil || errors.Is(err, batch.ErrInterrupted) {
 		// What is done is written, also when the run was interrupted.
@@ -376,40 +378,6 @@ func runBuildSummarizeShared(ctx context.Context, opts buildSummarizeOptions, af
 		return err
 	}
 	return reportSummaries(opts, rep, totals)
-}
-
-// localWorker is a worker run in a submitting process beside its waiting.
-type localWorker struct {
-	w      *worker.Worker
-	cancel context.CancelFunc
-	errc   chan error
-}
-
-// startLocalWorker starts a worker of opts on st until its stop; when it
-// ends by itself (its server unreachable), it calls stopWaiting.
-func startLocalWorker(ctx context.Context, st *pgstore.Store, opts worker.Options, stopWaiting func()) (*localWorker, error) {
-	w, err := worker.New(st, opts)
-	if err != nil {
-		return nil, err
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	lw := &localWorker{w: w, cancel: cancel, errc: make(chan error, 1)}
-	go func() {
-		err := w.Run(wctx)
-		if err != nil {
-			stopWaiting()
-		}
-		lw.errc <- err
-	}()
-	return lw, nil
-}
-
-// stop stops the worker and returns what its calls came to, and the
-// error that stopped it first, if any.
-func (lw *localWorker) stop() (llm.Totals, error) {
-	lw.cancel()
-	err := <-lw.errc
-	return lw.w.Totals(), err
 }
 
 // writeSummaries writes descriptions.csv and openset.csv in dir.

@@ -1083,32 +1083,17 @@ func runEvalShared(ctx context.Context, opts evalOptions, proto *judge.Protocol,
 	// waiting stops too.
 	waitCtx, stopWaiting := context.WithCancel(ctx)
 	defer stopWaiting()
-	var (
-		w       *worker.Worker
-		werrc   = make(chan error, 1)
-		stopW   = func() {}
-		workers = 1
-	)
-	if opts.workersSet {
-		workers = opts.Workers
-	}
-	if workers > 0 {
+	var lw *worker.Running
+	if !opts.workersSet || opts.Workers > 0 {
 		callLog := slog.New(slog.NewJSONHandler(logFile, nil))
-		if w, err = worker.New(st, worker.Options{
+		w, err := worker.New(st, worker.Options{
 			Config: cfg, Kinds: []string{worker.KindJudge}, Lease: opts.Lease,
 			Log: callLog, CallLog: callLog, RetryBase: opts.retryBase,
-		}); err != nil {
+		})
+		if err != nil {
 			return err
 		}
-		wctx, cancel := context.WithCancel(ctx)
-		stopW = cancel
-		go func() {
-			err := w.Run(wctx)
-			if err != nil {
-				stopWaiting()
-			}
-			werrc <- err
-		}()
+		lw = w.Start(ctx, stopWaiting)
 	}
 	prog := opts.Progress
 	if prog == nil {
@@ -1128,13 +1113,12 @@ func runEvalShared(ctx context.Context, opts evalOptions, proto *judge.Protocol,
 		Run: run, Kind: store.JudgeKind, Journal: resultsPath, Progress: prog, Describe: "judging",
 	}, opts.poll, queueOrder(plan.tasks), encode)
 	var totals llm.Totals
-	if w != nil {
-		stopW()
-		if werr := <-werrc; werr != nil {
+	if lw != nil {
+		var werr error
+		if totals, werr = lw.Stop(); werr != nil {
 			fmt.Fprintf(opts.Stderr, "emer eval: this process stopped judging: %v\n  the items left stay queued in %s for emer worker processes; run again with the same --out to collect them\n", werr, st.Name())
 			return werr
 		}
-		totals = w.Totals()
 	}
 	if errors.Is(err, batch.ErrInterrupted) {
 		return fmt.Errorf("interrupted (%w): the items left stay queued for emer worker processes; run again with the same --out to collect them", ctx.Err())

@@ -503,32 +503,19 @@ func inferDatasetShared(ctx context.Context, opts inferOptions, settings infer.S
 	// unreachable), the waiting stops too.
 	waitCtx, stopWaiting := context.WithCancel(ctx)
 	defer stopWaiting()
-	var (
-		werrc = make(chan error, 1)
-		stopW = func() {}
-		local = opts.workers > 0
-	)
-	if local {
+	var lw *worker.Running
+	if opts.workers > 0 {
 		w, err := worker.New(st, worker.Options{Config: cfg, Kinds: []string{worker.KindInfer}, Lease: opts.lease, Log: log})
 		if err != nil {
 			return err
 		}
-		wctx, cancel := context.WithCancel(ctx)
-		stopW = cancel
-		go func() {
-			err := w.Run(wctx)
-			if err != nil {
-				stopWaiting()
-			}
-			werrc <- err
-		}()
+		lw = w.Start(ctx, stopWaiting)
 	}
 	do := datasetOptions(opts, settings)
 	do.Run, do.Queue, do.Poll = run, st, opts.poll
 	rep, err := infer.RunDataset(waitCtx, st, do, nil)
-	if local {
-		stopW()
-		if werr := <-werrc; werr != nil {
+	if lw != nil {
+		if _, werr := lw.Stop(); werr != nil {
 			fmt.Fprintf(opts.stderr, "emer infer: this process stopped explaining: %v\n  the clips left stay queued in %s for emer worker processes; run again with the same --out to collect them\n", werr, st.Name())
 			return werr
 		}

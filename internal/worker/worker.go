@@ -139,3 +139,35 @@ func (w *Worker) shared(key any, build func() (any, error)) (any, error) {
 }
 
 func shortSHA(s string) string { return s[:min(len(s), 12)] }
+
+// Running is a worker running in the background, as a submitting process
+// runs one beside its waiting.
+type Running struct {
+	w      *Worker
+	cancel context.CancelFunc
+	errc   chan error
+}
+
+// Start runs w until Stop or until ctx ends. When the worker ends by
+// itself (its server unreachable), it calls ended, so that the waiting
+// beside it stops too.
+func (w *Worker) Start(ctx context.Context, ended func()) *Running {
+	wctx, cancel := context.WithCancel(ctx)
+	r := &Running{w: w, cancel: cancel, errc: make(chan error, 1)}
+	go func() {
+		err := w.Run(wctx)
+		if err != nil && ended != nil {
+			ended()
+		}
+		r.errc <- err
+	}()
+	return r
+}
+
+// Stop stops the worker, waits for it to release what it holds and
+// returns what its calls came to and the error that ended it, if any.
+func (r *Running) Stop() (llm.Totals, error) {
+	r.cancel()
+	err := <-r.errc
+	return r.w.Totals(), err
+}
