@@ -136,15 +136,43 @@ func (c *Cache) fetch(ctx context.Context, key string, req Request) (Reply, erro
 		r.Cached, r.Attempts, r.Latency = true, 0, 0
 		return r, nil
 	}
-	r, err := c.next.Chat(ctx, req)
+	if c.readOnly {
+		return c.next.Chat(ctx, req)
+	}
+	// A reply that arrived is kept even if every caller has left. A Limit
+	// below stores it before it frees the request's slot (see keepReply);
+	// without one it is stored here.
+	k := &keep{put: func(r Reply) error { return c.store.PutReply(context.WithoutCancel(ctx), key, r) }}
+	r, err := c.next.Chat(context.WithValue(ctx, keepKey{}, k), req)
 	if err != nil {
 		return r, err
 	}
-	if !c.readOnly {
-		// A reply that arrived is kept even if every caller has left.
-		if perr := c.store.PutReply(context.WithoutCancel(ctx), key, r); perr != nil {
-			return Reply{}, fmt.Errorf("cache: %w", perr)
-		}
+	if !k.done {
+		k.done, k.err = true, k.put(r)
+	}
+	if k.err != nil {
+		return Reply{}, fmt.Errorf("cache: %w", k.err)
 	}
 	return r, nil
+}
+
+// keep is how a Cache has the Limit below it store a reply before the
+// Limit frees the request's slot: otherwise, with a slow store, replies
+// could pile up unstored while further requests went out, and a process
+// killed then would have to ask them all again. Stored this way, a kill
+// loses no more replies than the requests in flight.
+type keep struct {
+	put  func(Reply) error
+	done bool // put has run; then err is its result
+	err  error
+}
+
+type keepKey struct{}
+
+// keepReply stores r as the Cache above asked, once per request (a
+// retried request's ctx carries the same keep; only a reply gets here).
+func keepReply(ctx context.Context, r Reply) {
+	if k, ok := ctx.Value(keepKey{}).(*keep); ok && !k.done {
+		k.done, k.err = true, k.put(r)
+	}
 }

@@ -3,6 +3,7 @@ package llm_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -171,4 +172,72 @@ func TestCacheCancelledBeforeCalling(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || inner.calls.Load() != 0 {
 		t.Errorf("err %v after %d calls, want context.Canceled and none", err, inner.calls.Load())
 	}
+}
+
+// slowStore is a CacheStore whose PutReply waits for release.
+type slowStore struct {
+	putting chan string   // a key, as its PutReply starts
+	release chan struct{} // closed to let every PutReply finish
+	mu      sync.Mutex
+	m       map[string]llm.Reply
+}
+
+func (s *slowStore) GetReply(_ context.Context, k string) (llm.Reply, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.m[k]
+	return r, ok, nil
+}
+
+func (s *slowStore) PutReply(_ context.Context, k string, r llm.Reply) error {
+	s.putting <- k
+	<-s.release
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[k] = r
+	return nil
+}
+
+// answering is a Client that answers at once and counts its calls.
+type answering struct{ calls atomic.Int64 }
+
+func (a *answering) Chat(_ context.Context, r llm.Request) (llm.Reply, error) {
+	a.calls.Add(1)
+	return llm.Reply{Text: "a reply", Attempts: 1}, nil
+}
+
+// TestCacheCommitsBeforeFreeingTheSlot checks that, in the stack, a
+// reply is stored before the request's slot goes to the next request:
+// a process killed at any moment then loses no more replies than the
+// requests it had in flight. (When the slot was freed first, replies
+// could pile up unstored behind a slow store while new requests went out,
+// and a killed run asked them all again.)
+func TestCacheCommitsBeforeFreeingTheSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &slowStore{putting: make(chan string, 4), release: make(chan struct{}), m: map[string]llm.Reply{}}
+		server := &answering{}
+		// One slot: a request may start only while no other holds it.
+		c := llm.NewCache(llm.NewLimit(server, 1, 0), store, "http://x/v1")
+		first := call(c, context.Background(), req("first"))
+		<-store.putting // the first reply arrived and is being stored
+		second := call(c, context.Background(), req("second"))
+		// Every goroutine blocked: the second request waits for the slot
+		// while the first reply is stored.
+		synctest.Wait()
+		if n := server.calls.Load(); n != 1 {
+			t.Errorf("%d requests sent while the first reply was not yet stored, want 1", n)
+		}
+		close(store.release)
+		for _, ch := range []<-chan result{first, second} {
+			if r := <-ch; r.err != nil {
+				t.Fatal(r.err)
+			}
+		}
+		if n := server.calls.Load(); n != 2 {
+			t.Errorf("%d requests, want 2", n)
+		}
+		if len(store.m) != 2 {
+			t.Errorf("%d replies stored, want 2", len(store.m))
+		}
+	})
 }

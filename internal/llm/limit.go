@@ -36,7 +36,8 @@ func NewLimit(next Client, concurrency int, perSecond float64) *Limit {
 }
 
 // Chat waits for a free slot and for its turn under the rate, then calls
-// Next.
+// Next. A reply is stored by the Cache above, if any, before the slot is
+// freed.
 func (l *Limit) Chat(ctx context.Context, req Request) (Reply, error) {
 	if err := l.sem.Acquire(ctx, 1); err != nil {
 		return Reply{}, err
@@ -55,5 +56,9 @@ func (l *Limit) Chat(ctx context.Context, req Request) (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	return l.next.Chat(ctx, req)
+	r, err := l.next.Chat(ctx, req)
+	if err == nil {
+		keepReply(ctx, r)
+	}
+	return r, err
 }
