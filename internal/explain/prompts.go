@@ -30,6 +30,10 @@ func Render(name string, d PromptData) (string, error) { return templates.Render
 // TemplateNames returns the names of all prompt templates, sorted.
 func TemplateNames() []string { return templates.Names() }
 
+// PromptSHA256 is the digest of the prompt templates' sources: equal in
+// two emers that prompt alike.
+func PromptSHA256() string { return templates.SHA256() }
+
 // The reasoning prompts of the llm backend.
 const (
 	PromptEMER          = "emer"          // the EMER paper's baseline prompt

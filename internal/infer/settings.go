@@ -2,8 +2,6 @@ package infer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,7 +67,7 @@ func (s Settings) WithVersions() Settings {
 	case BackendLocal:
 		s.Voice = modelName(vocal.Default())
 	case BackendLLM:
-		s.PromptSHA256 = promptSHA256()
+		s.PromptSHA256 = explain.PromptSHA256()
 	}
 	return s
 }
@@ -103,25 +101,6 @@ func shortDigest(s string) string {
 		return s[:12]
 	}
 	return s
-}
-
-// promptSHA256 is a digest of the llm backend's prompt templates, as
-// they render: explain keeps their sources to itself.
-func promptSHA256() string {
-	h := sha256.New()
-	for _, name := range explain.TemplateNames() {
-		for _, d := range []explain.PromptData{
-			{Subtitle: "\x01subtitle", Frames: 1, Caption: "\x01caption", Cues: "\x01cues", Text: "\x01text"},
-			{Subtitle: "\x02subtitle", Frames: 8, Audio: true, Caption: "\x02caption", Cues: "\x02cues", Text: "\x02text"},
-		} {
-			out, err := explain.Render(name, d)
-			if err != nil {
-				out = "error: " + err.Error()
-			}
-			fmt.Fprintf(h, "%s\x00%d\x00%s", name, len(out), out)
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Validate reports every setting a pipeline cannot be built with.

@@ -5,6 +5,8 @@ package prompt
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"path"
@@ -67,4 +69,18 @@ func (s *Set) Names() []string {
 // Source returns the text of the named template's file.
 func (s *Set) Source(name string) ([]byte, error) {
 	return fs.ReadFile(s.fsys, path.Join(s.dir, name+".tmpl"))
+}
+
+// SHA256 returns the hex SHA-256 of every template's name and source, in
+// name order: what tells one version of the set from another.
+func (s *Set) SHA256() string {
+	h := sha256.New()
+	for _, n := range s.Names() {
+		b, err := s.Source(n)
+		if err != nil {
+			panic("prompt: " + err.Error()) // the set was loaded from these files
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%s", n, len(b), b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

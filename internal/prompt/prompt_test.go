@@ -34,3 +34,31 @@ func TestSet(t *testing.T) {
 		t.Errorf("source: %q, %v", b, err)
 	}
 }
+
+// TestSetSHA256 checks the set's digest: the same for the same files, and
+// another when a template's text or name changes.
+func TestSetSHA256(t *testing.T) {
+	load := func(files map[string]string) string {
+		fsys := fstest.MapFS{}
+		for name, text := range files {
+			fsys["p/"+name] = &fstest.MapFile{Data: []byte(text)}
+		}
+		return MustLoad(fsys, "p", nil).SHA256()
+	}
+	base := load(map[string]string{"a.tmpl": "A {{.X}}", "b.tmpl": "B"})
+	if again := load(map[string]string{"b.tmpl": "B", "a.tmpl": "A {{.X}}"}); again != base {
+		t.Errorf("the same files: %s, then %s", base, again)
+	}
+	for _, files := range []map[string]string{
+		{"a.tmpl": "A {{.X}} ", "b.tmpl": "B"},
+		{"a.tmpl": "A {{.X}}", "c.tmpl": "B"},
+		{"a.tmpl": "A {{.X}}B"},
+	} {
+		if got := load(files); got == base {
+			t.Errorf("%v: the digest of the base set", files)
+		}
+	}
+	if len(base) != 64 {
+		t.Errorf("digest %q", base)
+	}
+}
