@@ -318,8 +318,9 @@ func runInfer(ctx context.Context, opts inferOptions) error {
 	}
 	var db *store.Store
 	env := infer.Env{Config: opts.cfg}
+	dbPath := ""
 	if opts.dataset != "" {
-		dbPath := filepath.Join(filepath.Dir(opts.out), "emer.db")
+		dbPath = filepath.Join(filepath.Dir(opts.out), "emer.db")
 		if opts.cfg.Store.Driver == config.DriverSQLite {
 			dbPath = opts.cfg.Store.Path
 		}
@@ -329,6 +330,16 @@ func runInfer(ctx context.Context, opts inferOptions) error {
 		}
 		defer db.Close()
 		env.Cache = db
+	}
+	// --cache keeps the replies and transcripts in a file of their own,
+	// also for clips given as arguments.
+	if c := opts.cfg.Cache; c != "" && (dbPath == "" || absPath(c) != absPath(dbPath)) {
+		cdb, err := store.Open(ctx, c)
+		if err != nil {
+			return err
+		}
+		defer cdb.Close()
+		env.Cache = cdb
 	}
 	p, err := infer.NewPipeline(settings, env)
 	if err != nil {

@@ -257,6 +257,37 @@ func TestInferLLM(t *testing.T) {
 	}
 }
 
+// TestInferCache: with --cache, model replies are kept in that file, also
+// for clips given as arguments: the same call again makes no request.
+func TestInferCache(t *testing.T) {
+	clip := sharedClip(t)
+	needFaceModels(t)
+	clearConfigEnv(t)
+	srv := llmtest.NewServer(func(c *llmtest.Call) llmtest.Step {
+		if strings.Contains(c.Prompt(), "Please assume the role of an expert in the field of emotions") {
+			return llmtest.Step{Text: "[happy]"}
+		}
+		return llmtest.Step{Text: "He smiles. Therefore, he is happy."}
+	})
+	defer srv.Close()
+	cache := filepath.Join(t.TempDir(), "cache.db")
+	args := []string{clip, "--backend", "llm", "--base-url", srv.URL + "/v1", "--model", "fake-vlm", "--frames", "2", "--cache", cache}
+	first := inferJSON(t, args...)
+	if n := srv.Count(); n != 2 {
+		t.Fatalf("%d requests, want 2 (reasoning, labels)", n)
+	}
+	again := inferJSON(t, args...)
+	if n := srv.Count(); n != 2 {
+		t.Errorf("%d requests after the second run, want the first run's 2", n)
+	}
+	if first[0].Reasoning != again[0].Reasoning || !slices.Equal(first[0].OVLabels, again[0].OVLabels) {
+		t.Errorf("cached run: %q %v, first %q %v", again[0].Reasoning, again[0].OVLabels, first[0].Reasoning, first[0].OVLabels)
+	}
+	if _, err := os.Stat(cache); err != nil {
+		t.Errorf("cache file: %v", err)
+	}
+}
+
 // TestInferASR: a clip without subtitles is transcribed by the server at
 // --asr-url; the words are explained and marked as a transcript, and the
 // transcript is cached in a dataset run.
