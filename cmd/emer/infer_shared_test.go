@@ -23,6 +23,7 @@ import (
 	"emer/internal/explain"
 	"emer/internal/infer"
 	"emer/internal/llm/llmtest"
+	"emer/internal/pgstore"
 	"emer/internal/pgstore/pgtest"
 	"emer/internal/store"
 )
@@ -211,6 +212,20 @@ func TestInferSharedTwoWorkers(t *testing.T) {
 			t.Logf("clips taken: %v", by)
 			if n := queryInt(t, url, `SELECT count(*) FROM river_job WHERE queue = 'infer' AND state = 'completed'`); n != withMedia {
 				t.Errorf("%d clips done in the queue, want %d", n, withMedia)
+			}
+			// emer status sees the run: the good clips done, the broken
+			// one failed, nothing held or queued.
+			var so bytes.Buffer
+			if err := runStatus(context.Background(), statusOptions{JSON: true, Config: config.Config{Store: config.Store{Driver: config.DriverPostgres, URL: url}}, Stdout: &so}); err != nil {
+				t.Fatal(err)
+			}
+			var status pgstore.Status
+			if err := json.Unmarshal(so.Bytes(), &status); err != nil {
+				t.Fatal(err)
+			}
+			if r := status.Runs; len(r) != 1 || r[0].Run != "infer:"+absPath(filepath.Join(out, "preds.csv")) || r[0].Kind != infer.Kind ||
+				r[0].Done != len(good) || r[0].Failed != withMedia-len(good) || r[0].Held != 0 || r[0].Queued != 0 {
+				t.Errorf("status runs %+v, want the infer run with %d clips done and %d failed, none held or queued", r, len(good), withMedia-len(good))
 			}
 
 			// Again against the same store: nothing is explained.
