@@ -79,7 +79,7 @@ database, named by --run: summarize:/ABSOLUTE/OUT (its name unless its
   emer build review --store postgres://emer@db.lab/emer --run summarize:/data/runs/summary --export review.csv`,
 		Args: cobra.NoArgs,
 	}
-	bind := config.Bind(cmd.Flags(), "store")
+	bind := config.Bind(cmd.Flags(), "store").ShowDefault("store", "--db FILE")
 	cmd.Long += "\n\n" + bind.Help()
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := bind.Resolve(config.ProcessEnv)

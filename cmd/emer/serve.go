@@ -126,7 +126,7 @@ Examples:
 `,
 		Args: cobra.NoArgs,
 	}
-	b := config.Bind(cmd.Flags(), "admin_token", "store")
+	b := config.Bind(cmd.Flags(), "admin_token", "store").ShowDefault("store", "--db FILE")
 	cmd.Long += b.Help()
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := b.Resolve(config.ProcessEnv)

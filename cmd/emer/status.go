@@ -51,7 +51,7 @@ Examples:
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print one JSON object instead of tables")
-	bind = config.Bind(cmd.Flags(), "store")
+	bind = config.Bind(cmd.Flags(), "store").ShowDefault("store", "(required: postgres://)")
 	cmd.Long += "\n\n" + bind.Help()
 	return cmd
 }

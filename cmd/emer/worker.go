@@ -95,7 +95,7 @@ Examples:
 	f.StringVar(&opts.ID, "id", "", "the worker's name in the store and its log (default HOST-PID-XXXX)")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every item taken and recorded, and every model call")
 	bind = config.Bind(f, "store", "base_url", "api_key", "timeout", "max_attempts", "concurrency", "rate", "max_reply_bytes", "breaker_failures",
-		"asr_url", "models")
+		"asr_url", "models").ShowDefault("store", "(required: postgres://)")
 	cmd.Long += "\n\n" + bind.Help()
 	return cmd
 }

@@ -22,6 +22,7 @@ type Binding struct {
 	flags      map[string]*flagValue // by setting key
 	configPath string                // --config
 	required   map[string]bool
+	shown      map[string]string // defaults as this command's help says them, by key
 }
 
 // Bind registers on fs the flags of the settings called keys, with their
@@ -55,6 +56,21 @@ func (b *Binding) Require(keys ...string) *Binding {
 		}
 		b.required[k] = true
 	}
+	return b
+}
+
+// ShowDefault makes Help say text for the default of the bound setting
+// key, where the command's own default differs in words from the table's
+// (the store of emer serve is --db FILE, not DIR/emer.db). It changes
+// nothing else.
+func (b *Binding) ShowDefault(key, text string) *Binding {
+	if !b.bound(key) {
+		panic(fmt.Sprintf("config: %q is shown but not bound", key))
+	}
+	if b.shown == nil {
+		b.shown = map[string]string{}
+	}
+	b.shown[key] = text
 	return b
 }
 
@@ -127,7 +143,7 @@ func (b *Binding) Resolve(getenv func(string) (string, bool)) (Config, error) {
 func (b *Binding) Help() string {
 	var sb strings.Builder
 	sb.WriteString("Settings (later sources win: defaults, config file, environment, flags):\n")
-	writeHelp(&sb, b.settings, b.required)
+	writeHelp(&sb, b.settings, b.required, b.shown)
 	if b.bound("base_url") || b.bound("asr_url") {
 		sb.WriteString("  Requests to model servers go through $HTTPS_PROXY or $HTTP_PROXY unless $NO_PROXY names the host.\n")
 	}

@@ -318,6 +318,29 @@ func TestBindHelp(t *testing.T) {
 	}
 }
 
+// TestBindShowDefault: a command's help may word a setting's default its
+// own way; the table's stays for the other commands and the values.
+func TestBindShowDefault(t *testing.T) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	b := Bind(fs, "store").ShowDefault("store", "--db FILE")
+	if help := b.Help(); !strings.Contains(help, "--db FILE") || strings.Contains(help, "DIR/emer.db") {
+		t.Errorf("help of the command that shows its own default:\n%s", help)
+	}
+	if help := Bind(pflag.NewFlagSet("eval", pflag.ContinueOnError), "store").Help(); !strings.Contains(help, "DIR/emer.db") {
+		t.Errorf("help of another command:\n%s", help)
+	}
+	cfg, err := b.Resolve(func(string) (string, bool) { return "", false })
+	if err != nil || cfg.Store != (Store{}) {
+		t.Errorf("resolved store %+v, %v; want the zero store", cfg.Store, err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a default shown for a setting not bound")
+		}
+	}()
+	Bind(pflag.NewFlagSet("x", pflag.ContinueOnError), "base_url").ShowDefault("store", "x")
+}
+
 func TestBindUnknownKeyPanics(t *testing.T) {
 	defer func() {
 		if r := recover(); r == nil || !strings.Contains(r.(string), `"base-url"`) {

@@ -349,11 +349,11 @@ func emptyError(s *Setting) error {
 // WriteHelp writes the table of the ChatKeys settings.
 //
 // Deprecated: commands use Binding.Help, which lists the settings they bind.
-func WriteHelp(w io.Writer) { writeHelp(w, settingsOf(ChatKeys), nil) }
+func WriteHelp(w io.Writer) { writeHelp(w, settingsOf(ChatKeys), nil, nil) }
 
 // writeHelp writes the table of the given settings, marking the required
 // ones.
-func writeHelp(w io.Writer, settings []*Setting, required map[string]bool) {
+func writeHelp(w io.Writer, settings []*Setting, required map[string]bool, shown map[string]string) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  file key\tenvironment\tflag\tdefault\tmeaning")
 	for _, s := range settings {
@@ -362,6 +362,9 @@ func writeHelp(w io.Writer, settings []*Setting, required map[string]bool) {
 			flag = "-"
 		}
 		def := s.Default
+		if text, ok := shown[s.Key]; ok {
+			def = text
+		}
 		switch {
 		case required[s.Key]:
 			def = "(required)"
