@@ -47,35 +47,75 @@ func NewRetry(next Client, maxAttempts int, base, max time.Duration) *Retry {
 // of 0 attempts (a Breaker that stopped the call) sent no request: it is
 // neither counted nor told to OnAttempt, and, being final, ends the call.
 func (r *Retry) Chat(ctx context.Context, req Request) (Reply, error) {
+	var reply Reply
+	n, err := r.do(ctx, func(attempt int) error {
+		start := time.Now()
+		var err error
+		reply, err = r.Next.Chat(ctx, req)
+		if _, ok := unsent(err); !ok && r.OnAttempt != nil {
+			r.OnAttempt(ctx, req, Attempt{N: attempt, Reply: reply, Err: err, Latency: time.Since(start)})
+		}
+		return err
+	})
+	if err != nil {
+		return Reply{}, err
+	}
+	reply.Attempts = n
+	return reply, nil
+}
+
+// Transcriber returns next with its failed calls sent again as Chat's
+// are: the same attempts, delays and Retryable failures.
+func (r *Retry) Transcriber(next Transcriber) Transcriber {
+	return retryTranscriber{r: r, next: next}
+}
+
+type retryTranscriber struct {
+	r    *Retry
+	next Transcriber
+}
+
+func (t retryTranscriber) Transcribe(ctx context.Context, req TranscriptionRequest) (Transcript, error) {
+	var tr Transcript
+	_, err := t.r.do(ctx, func(int) error {
+		var err error
+		tr, err = t.next.Transcribe(ctx, req)
+		return err
+	})
+	if err != nil {
+		return Transcript{}, err
+	}
+	return tr, nil
+}
+
+// do calls send (with the attempt's number, from 1) until it succeeds,
+// fails for good, or runs out of attempts, and returns the attempts made;
+// its errors are *AttemptsError.
+func (r *Retry) do(ctx context.Context, send func(attempt int) error) (int, error) {
 	sleep := r.sleep
 	if sleep == nil {
 		sleep = sleepCtx
 	}
 	max := max(r.MaxAttempts, 1)
 	for attempt := 1; ; attempt++ {
-		start := time.Now()
-		reply, err := r.Next.Chat(ctx, req)
+		err := send(attempt)
 		if inner, ok := unsent(err); ok {
-			return Reply{}, &AttemptsError{Attempts: attempt - 1, Err: inner}
-		}
-		if r.OnAttempt != nil {
-			r.OnAttempt(ctx, req, Attempt{N: attempt, Reply: reply, Err: err, Latency: time.Since(start)})
+			return attempt - 1, &AttemptsError{Attempts: attempt - 1, Err: inner}
 		}
 		if err == nil {
-			reply.Attempts = attempt
-			return reply, nil
+			return attempt, nil
 		}
 		if attempt >= max || !Retryable(err) || ctx.Err() != nil {
-			return Reply{}, &AttemptsError{Attempts: attempt, Err: err}
+			return attempt, &AttemptsError{Attempts: attempt, Err: err}
 		}
 		after := RetryAfter(err)
 		if r.MaxDelay > 0 && after > r.MaxDelay {
 			// Sending before the server allows would only be refused
 			// again: the call fails, and a later run tries it.
-			return Reply{}, &AttemptsError{Attempts: attempt, Err: fmt.Errorf("server asks to wait %v before retrying, more than the %v this run waits: %w", after, r.MaxDelay, err)}
+			return attempt, &AttemptsError{Attempts: attempt, Err: fmt.Errorf("server asks to wait %v before retrying, more than the %v this run waits: %w", after, r.MaxDelay, err)}
 		}
 		if serr := sleep(ctx, r.delay(attempt, after)); serr != nil {
-			return Reply{}, &AttemptsError{Attempts: attempt, Err: err}
+			return attempt, &AttemptsError{Attempts: attempt, Err: err}
 		}
 	}
 }

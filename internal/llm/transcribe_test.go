@@ -298,3 +298,53 @@ func TestTranscriptKey(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryTranscriber: a Retry sends a failed transcription again as it
+// does a chat call: after a server error and a dropped connection the
+// third request is answered; a rejected request is sent once; attempts
+// run out.
+func TestRetryTranscriber(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		fail     []func(http.ResponseWriter, *http.Request) // the first replies; then a transcript
+		attempts int
+		want     error // nil: the transcript
+		requests int64
+	}{
+		{"transient faults", []func(http.ResponseWriter, *http.Request){jsonReply(503, `{}`), func(w http.ResponseWriter, _ *http.Request) {
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+		}}, 4, nil, 3},
+		{"rejected", []func(http.ResponseWriter, *http.Request){jsonReply(400, `{"error":{"message":"bad audio"}}`)}, 4, llm.ErrRejected, 1},
+		{"attempts run out", []func(http.ResponseWriter, *http.Request){jsonReply(500, `{}`), jsonReply(500, `{}`)}, 2, llm.ErrServer, 2},
+	} {
+		t.Run(strings.ReplaceAll(tt.name, " ", "_"), func(t *testing.T) {
+			var n atomic.Int64
+			srv := newTranscriptionServer(t, func(w http.ResponseWriter, r *http.Request) {
+				i := n.Add(1) - 1
+				if int(i) < len(tt.fail) {
+					tt.fail[i](w, r)
+					return
+				}
+				jsonReply(200, `{"text":"hello there"}`)(w, r)
+			})
+			r := llm.NewRetry(nil, tt.attempts, time.Millisecond, time.Millisecond)
+			llm.SetSleep(r, func(context.Context, time.Duration) error { return nil })
+			c := r.Transcriber(llm.NewOpenAITranscriber(llm.TranscriptionConfig{BaseURL: srv.URL + "/v1"}))
+			got, err := c.Transcribe(context.Background(), llm.TranscriptionRequest{Model: "m", Audio: transcriptionAudio})
+			switch {
+			case tt.want == nil && (err != nil || got.Text != "hello there"):
+				t.Errorf("transcript %q, %v; want hello there", got.Text, err)
+			case tt.want != nil && !errors.Is(err, tt.want):
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+			if tt.want != nil && llm.Attempts(err) != int(tt.requests) {
+				t.Errorf("attempts %d, want %d", llm.Attempts(err), tt.requests)
+			}
+			if got := n.Load(); got != tt.requests {
+				t.Errorf("%d requests, want %d", got, tt.requests)
+			}
+		})
+	}
+}
