@@ -347,6 +347,7 @@ func runInfer(ctx context.Context, opts inferOptions) error {
 	}
 	p.SubtitleFile = opts.subtitleFile
 	if opts.dataset != "" {
+		p.RetryTranscripts = true
 		return inferDataset(ctx, opts, db, p, settings)
 	}
 	return inferClips(ctx, opts, p)

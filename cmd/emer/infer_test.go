@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"emer/internal/explain"
@@ -285,6 +286,73 @@ func TestInferCache(t *testing.T) {
 	}
 	if _, err := os.Stat(cache); err != nil {
 		t.Errorf("cache file: %v", err)
+	}
+}
+
+// TestInferASRNoReply: in a dataset run, a clip whose speech-to-text
+// server does not answer fails for now (request_error) and is explained,
+// with its words, by the next run once the server answers; it is not
+// kept as an explanation without the words. A clip given alone is
+// explained without them, with a warning.
+func TestInferASRNoReply(t *testing.T) {
+	needFFmpeg(t, "espeak-ng")
+	needFaceModels(t)
+	clearConfigEnv(t)
+	dir := t.TempDir()
+	media := filepath.Join(dir, "media")
+	if err := os.Mkdir(media, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	speech := testSpeech(t, media, "s1", "I am so happy to see you again.")
+	var down atomic.Bool
+	down.Store(true)
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if down.Load() {
+			http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"text":"I am so happy to see you again."}`)
+	}))
+	defer srv.Close()
+	asr := []string{"--asr-url", srv.URL + "/v1", "--asr-model", "whisper-1", "--max-attempts", "1"}
+
+	// One clip: explained without its words, and said so.
+	e := inferJSON(t, append([]string{speech}, asr...)...)[0]
+	if slices.Contains(e.Modalities, "content") || !slices.ContainsFunc(e.Warnings, func(w string) bool { return strings.Contains(w, "speech to text failed") }) {
+		t.Fatalf("a single clip with the server down: modalities %v, warnings %v", e.Modalities, e.Warnings)
+	}
+
+	ds := filepath.Join(dir, "ds.csv")
+	if err := os.WriteFile(ds, []byte("names,subtitles\ns1,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out", "preds.csv")
+	run := func() (int, string) {
+		var stderr bytes.Buffer
+		args := append([]string{"infer", "--dataset", ds, "--media", media, "--out", out}, asr...)
+		return execute(context.Background(), args, io.Discard, &stderr), stderr.String()
+	}
+	code, stderr := run()
+	if code != 1 || !strings.Contains(stderr, "s1: request_error: speech to text got no reply") {
+		t.Fatalf("dataset run with the server down: exit %d\n%s", code, stderr)
+	}
+	if b, err := os.ReadFile(out); err != nil || strings.Contains(string(b), "s1") {
+		t.Fatalf("preds.csv with the clip not explained: %q, %v", b, err)
+	}
+	down.Store(false)
+	code, stderr = run()
+	if code != 0 || !strings.Contains(stderr, "(1 this run, 0 from earlier runs)") {
+		t.Fatalf("dataset run with the server back: exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(b), "s1,") || !strings.Contains(strings.ToLower(string(b)), "happy") {
+		t.Fatalf("preds.csv once the server answers: %q, %v", b, err)
+	}
+	if n := requests.Load(); n != 3 {
+		t.Errorf("%d transcription requests, want 3 (the single clip, the failed run, the rerun)", n)
 	}
 }
 

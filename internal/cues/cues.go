@@ -51,6 +51,11 @@ type Cues struct {
 	Audio    Audio    `json:"audio"`
 	Text     Text     `json:"text"`
 	Warnings []string `json:"warnings"`
+
+	// TranscribeErr is why the speech to text of a clip without subtitles
+	// failed (a warning says so too), for callers that would rather try
+	// the clip again than explain it without its words.
+	TranscribeErr error `json:"-"`
 }
 
 // Audio is the voice part: the prosody measures of voice.Report, present

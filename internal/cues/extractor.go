@@ -288,6 +288,7 @@ func (e *Extractor) Analyze(ctx context.Context, clip string, opts ClipOptions) 
 				return nil, ctx.Err()
 			}
 			c.Warnings = append(c.Warnings, "text: speech to text failed: "+err.Error())
+			c.TranscribeErr = err
 			subs, subErr = nil, media.ErrNoStream
 		} else {
 			subErr = nil

@@ -225,6 +225,9 @@ func ExplainClip(ctx context.Context, ex Explainer, c Clip) batch.Outcome {
 // that could not be used or a clip that could not be read: the first is
 // tried again on the next run, the others stand.
 func noReply(err error) bool {
+	if errors.Is(err, ErrNoTranscript) {
+		return true
+	}
 	var step *explain.StepError
 	if !errors.As(err, &step) {
 		return false

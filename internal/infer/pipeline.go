@@ -2,11 +2,14 @@ package infer
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 
 	"emer/internal/cues"
 	"emer/internal/explain"
+	"emer/internal/llm"
 )
 
 // CueAnalyzer measures a clip's cues; *cues.Extractor is one, built once
@@ -26,7 +29,18 @@ type Pipeline struct {
 	// SubtitleFile, when set, is the subtitle file of every clip (for a
 	// single clip given with --subtitle-file).
 	SubtitleFile string
+	// RetryTranscripts makes a clip whose speech could not be transcribed
+	// because the speech-to-text server did not answer (after its
+	// retries) a failure to try again (see ErrNoTranscript) rather than
+	// an explanation without the words: what dataset runs want, where
+	// the explanation would stand. Clips given one by one are explained
+	// without the words, with a warning.
+	RetryTranscripts bool
 }
+
+// ErrNoTranscript marks the failure of a clip whose speech-to-text server
+// did not answer; a dataset run tries the clip again on its next run.
+var ErrNoTranscript = errors.New("speech to text got no reply")
 
 var _ Explainer = (*Pipeline)(nil)
 
@@ -36,6 +50,9 @@ func (p *Pipeline) Explain(ctx context.Context, c Clip) (*explain.Explanation, e
 	cs, err := p.Cues.Analyze(ctx, c.Path, cues.ClipOptions{Subtitle: c.Subtitle, SubtitleFile: p.SubtitleFile})
 	if err != nil {
 		return nil, err
+	}
+	if p.RetryTranscripts && cs.TranscribeErr != nil && noTranscriptReply(cs.TranscribeErr) {
+		return nil, fmt.Errorf("%w: %w", ErrNoTranscript, cs.TranscribeErr)
 	}
 	e, err := p.Explainer.Explain(ctx, explain.Input{Clip: c.Path, Cues: cs, Subtitle: c.Subtitle})
 	if err != nil {
@@ -83,4 +100,11 @@ func coveredBy(w string, ws []string) bool {
 func ClipName(path string) string {
 	b := filepath.Base(path)
 	return strings.TrimSuffix(b, filepath.Ext(b))
+}
+
+// noTranscriptReply reports whether a transcription failed for want of an
+// answer (the server down, failing or timing out after the retries), not
+// for an answer that stands (a rejected request, an empty transcript).
+func noTranscriptReply(err error) bool {
+	return errors.Is(err, llm.ErrUnreachable) || llm.Retryable(err)
 }

@@ -242,6 +242,9 @@ func newTranscriber(s Settings, env Env) func(context.Context, []byte) (string, 
 	var t llm.Transcriber = llm.NewOpenAITranscriber(llm.TranscriptionConfig{
 		BaseURL: cfg.ASRURL, APIKey: cfg.APIKey, Timeout: time.Duration(cfg.Timeout),
 	})
+	// Failed calls are sent again as chat calls are (cfg's attempts); only
+	// a transcript is cached.
+	t = llm.NewRetry(nil, cfg.MaxAttempts, llm.DefaultRetryBase, llm.DefaultRetryMax).Transcriber(t)
 	if env.Cache != nil {
 		t = llm.NewTranscriptCache(t, env.Cache, cfg.ASRURL)
 	}

@@ -80,7 +80,7 @@ func (w *Worker) inferPipeline(s infer.Settings) (*infer.Pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &infer.Pipeline{Cues: ext.(*cues.Extractor), Explainer: ex}, nil
+		return &infer.Pipeline{Cues: ext.(*cues.Extractor), Explainer: ex, RetryTranscripts: true}, nil
 	})
 	if err != nil {
 		return nil, err
