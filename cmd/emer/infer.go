@@ -106,7 +106,9 @@ audio extension) into --out (names,reasons), --openset (name,openset) and
 --jsonl (one line per clip), which emer eval and emer score ov read as they
 are. The run is recorded in emer.db beside --out (or the SQLite file of
 --store sqlite:PATH): run it again to resume; a broken clip is reported and
-skipped, and the exit status is 1 at the end when any clip failed.
+skipped, and the exit status is 1 at the end when any clip failed. A clip
+whose model or speech-to-text server gave no reply (after the retries) is
+not explained without it: the next run tries it again.
 
 With --store postgres://USER@HOST/DB a dataset run is shared: the clips
 left to explain are queued in that database, emer worker processes on any
