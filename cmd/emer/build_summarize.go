@@ -355,6 +355,7 @@ func runBuildSummarizeShared(ctx context.Context, opts buildSummarizeOptions, af
 	spec := summarize.Spec{Model: cfg.Model, Lang: lang, MaxTokens: cfg.MaxTokens}
 	rep, err := summarize.Distribute(waitCtx, st, st, st.Reviews(run), spec, clips, summarize.RunOptions{
 		Run: run, Journal: filepath.Join(opts.Out, summarizeSteps), Progress: prog, Now: opts.now, Poll: opts.poll,
+		Notify: noWorkerNotice(opts.Stderr, "emer build summarize", st, worker.KindSummarize),
 	})
 	var totals llm.Totals
 	var werr error

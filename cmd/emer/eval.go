@@ -1111,6 +1111,7 @@ func runEvalShared(ctx context.Context, opts evalOptions, proto *judge.Protocol,
 	}
 	stats, err := batch.Distribute(waitCtx, db, st, batch.Options{
 		Run: run, Kind: store.JudgeKind, Journal: resultsPath, Progress: prog, Describe: "judging",
+		Notify: noWorkerNotice(opts.Stderr, "emer eval", st, worker.KindJudge),
 	}, opts.poll, queueOrder(plan.tasks), encode)
 	var totals llm.Totals
 	if lw != nil {

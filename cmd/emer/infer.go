@@ -527,6 +527,7 @@ func inferDatasetShared(ctx context.Context, opts inferOptions, settings infer.S
 	}
 	do := datasetOptions(opts, settings)
 	do.Run, do.Queue, do.Poll = run, st, opts.poll
+	do.Notify = noWorkerNotice(opts.stderr, "emer infer", st, worker.KindInfer)
 	rep, err := infer.RunDataset(waitCtx, st, do, nil)
 	if lw != nil {
 		if _, werr := lw.Stop(); werr != nil {

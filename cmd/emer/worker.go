@@ -148,3 +148,12 @@ func runWorker(ctx context.Context, opts workerOptions) error {
 	log.Info("worker totals", "calls", t.Calls, "cache_hits", t.CacheHits, "requests", t.Requests, "failed", t.Failures, "tokens", t.Tokens)
 	return err
 }
+
+// noWorkerNotice returns what a submitting command (cmd, e.g. "emer eval")
+// says when its run waits on items of kind that no worker alive takes:
+// how to start one on the store st.
+func noWorkerNotice(w io.Writer, cmd string, st *pgstore.Store, kind string) func(string) {
+	return func(msg string) {
+		fmt.Fprintf(w, "%s: %s, e.g. emer worker --store '%s' --kinds %s\n", cmd, msg, st.Name(), kind)
+	}
+}

@@ -471,6 +471,77 @@ func TestEvalSharedWorkersShareTheLoad(t *testing.T) {
 	}
 }
 
+// TestEvalSharedSaysNoWorker: a run that only waits (--workers 0) with no
+// worker alive says so on stderr, naming the command that starts one;
+// once a worker starts on the notice, the run completes.
+func TestEvalSharedSaysNoWorker(t *testing.T) {
+	url := pgtest.New(t).NewDatabase(t)
+	dir := t.TempDir()
+	gt, preds := paperRunData(t, dir, 3)
+	srv := llmtest.NewServer(newFlakyPaper(0).reply)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := pgstore.Open(ctx, url, pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	wcfg := judgeTestConfig(srv.BaseURL())
+	cfg := wcfg
+	cfg.Store = config.Store{Driver: config.DriverPostgres, URL: url}
+	se := &noticeBuffer{notice: make(chan struct{})}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- runEval(ctx, evalOptions{GT: gt, Preds: preds, Protocol: "paper", Out: filepath.Join(dir, "out"), Repeats: 1,
+			Config: cfg, Stdout: io.Discard, Stderr: se, Workers: 0, workersSet: true, poll: 10 * time.Millisecond})
+	}()
+	select {
+	case <-se.notice:
+	case err := <-errc:
+		t.Fatalf("the run ended without a worker: %v\n%s", err, se.String())
+	}
+	if srv.Count() != 0 {
+		t.Fatalf("%d requests before any worker", srv.Count())
+	}
+	w, err := worker.New(st, worker.Options{Config: wcfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := w.Start(ctx, nil)
+	if err := <-errc; err != nil {
+		t.Fatalf("with a worker: %v\n%s", err, se.String())
+	}
+	if _, err := running.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	out := se.String()
+	for _, want := range []string{"emer eval: no worker is alive to take the 18 judge items left", "emer worker --store '" + pgstore.Redact(url) + "' --kinds judge"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "no worker is alive"); n != 1 {
+		t.Errorf("said %d times that no worker is alive, want once:\n%s", n, out)
+	}
+}
+
+// noticeBuffer is a syncBuffer that closes notice once the no-worker
+// notice is written.
+type noticeBuffer struct {
+	syncBuffer
+	notice chan struct{}
+	once   sync.Once
+}
+
+func (b *noticeBuffer) Write(p []byte) (int, error) {
+	n, err := b.syncBuffer.Write(p)
+	if strings.Contains(b.syncBuffer.String(), "no worker is alive") {
+		b.once.Do(func() { close(b.notice) })
+	}
+	return n, err
+}
+
 // BenchmarkEvalSharedScaling measures how three workers with a
 // per-worker limit of 4 requests share 100 samples × 2 systems (1,200
 // calls to a judge with a fixed 100 ms latency) against one worker: it

@@ -79,6 +79,9 @@ type Options struct {
 	Progress Progress
 	// Describe names the work in progress reports ("judging").
 	Describe string
+	// Notify, when set, is told what the user should know while a
+	// distributed run waits (see Distribute).
+	Notify func(msg string)
 }
 
 // Stats count a run's items.

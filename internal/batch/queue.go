@@ -28,8 +28,18 @@ type Queue interface {
 	Outstanding(ctx context.Context, run, kind string) (int, error)
 }
 
+// Workers is a Queue that can tell how many workers are alive to take
+// items of a kind. Distribute then says when none is.
+type Workers interface {
+	Workers(ctx context.Context, kind string) (int, error)
+}
+
 // DefaultPoll is how often Distribute looks at a queue by default.
 const DefaultPoll = time.Second
+
+// idlePolls is how many looks in a row at a queue whose items no worker
+// alive takes, and of which none was done, before Distribute says so.
+const idlePolls = 5
 
 // Distribute is Run for work done by others: it queues on q every task
 // that the ledger does not hold as done, as encode gives it, and waits
@@ -41,6 +51,11 @@ const DefaultPoll = time.Second
 //
 // A task whose item left the queue without a record standing for its
 // input (a worker gave up on it) is counted Missing.
+//
+// When q is also Workers and opts.Notify is set, Distribute tells Notify
+// once when, for idlePolls looks in a row, no worker was alive to take
+// the kind's items and none was done (say, a run waiting with no worker
+// started); again after a worker came and went.
 func Distribute[T any](ctx context.Context, l Ledger, q Queue, opts Options, poll time.Duration, tasks []Task[T], encode func(Task[T]) ([]byte, error)) (Stats, error) {
 	st := Stats{Total: len(tasks)}
 	if err := checkKeys(tasks); err != nil {
@@ -85,7 +100,7 @@ func Distribute[T any](ctx context.Context, l Ledger, q Queue, opts Options, pol
 		poll = DefaultPoll
 	}
 	prog.Start(desc, len(todo))
-	werr := wait(ctx, q, opts.Run, opts.Kind, len(todo), poll, prog)
+	werr := wait(ctx, q, opts, len(todo), poll, prog)
 	prog.Finish()
 	if werr != nil && ctx.Err() == nil {
 		return st, werr
@@ -117,23 +132,40 @@ func Distribute[T any](ctx context.Context, l Ledger, q Queue, opts Options, pol
 	return st, nil
 }
 
-// wait returns once q holds no item of run and kind, advancing prog as
-// the count of the n queued falls.
-func wait(ctx context.Context, q Queue, run, kind string, n int, poll time.Duration, prog Progress) error {
+// wait returns once q holds no item of opts.Run and opts.Kind, advancing
+// prog as the count of the n queued falls.
+func wait(ctx context.Context, q Queue, opts Options, n int, poll time.Duration, prog Progress) error {
 	reported := 0
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	wq, _ := q.(Workers)
+	idle, told := 0, false
 	for {
-		left, err := q.Outstanding(ctx, run, kind)
+		left, err := q.Outstanding(ctx, opts.Run, opts.Kind)
 		if err != nil {
 			return err
 		}
+		moved := false
 		if done := min(max(n-left, 0), n); done > reported {
 			prog.Advance(done - reported)
-			reported = done
+			reported, moved = done, true
 		}
 		if left == 0 {
 			return nil
+		}
+		if wq != nil && opts.Notify != nil {
+			live, err := wq.Workers(ctx, opts.Kind)
+			switch {
+			case err != nil:
+				return err
+			case live > 0 || moved:
+				idle, told = 0, false
+			default:
+				if idle++; idle >= idlePolls && !told {
+					opts.Notify(fmt.Sprintf("no worker is alive to take the %d %s items left: start emer worker processes on the same store (the items stay queued)", left, opts.Kind))
+					told = true
+				}
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -137,4 +139,71 @@ func (c *cancelAt) Advance(n int) {
 	if c.done += n; c.done >= c.n {
 		c.cancel()
 	}
+}
+
+// staffedQueue is a memQueue that reports how many workers are alive.
+type staffedQueue struct {
+	*memQueue
+	mu   sync.Mutex
+	live int
+}
+
+func (q *staffedQueue) Workers(context.Context, string) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.live, nil
+}
+
+func (q *staffedQueue) setLive(n int) {
+	q.mu.Lock()
+	q.live = n
+	q.mu.Unlock()
+}
+
+// TestDistributeSaysNoWorker: a run waiting on items that no worker alive
+// takes is told so once; a worker that comes does them, and no notice
+// comes while one is alive.
+func TestDistributeSaysNoWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := batch.NewMemory()
+		q := &staffedQueue{memQueue: &memQueue{l: l, pending: map[string]bool{}, release: make(chan struct{}),
+			hold: func(batch.Item) bool { return true }}}
+		var mu sync.Mutex
+		var notes []string
+		notify := func(m string) {
+			mu.Lock()
+			notes = append(notes, m)
+			mu.Unlock()
+			// A worker starts on the notice and does the items.
+			q.setLive(1)
+			close(q.release)
+		}
+		st, err := batch.Distribute(context.Background(), l, q, batch.Options{Run: "r", Kind: "judge", Notify: notify}, time.Second, tasks(3, "a"), encodeInt)
+		q.wg.Wait()
+		if err != nil || st.Ran != 3 {
+			t.Fatalf("stats %+v, %v", st, err)
+		}
+		if len(notes) != 1 || !strings.Contains(notes[0], "no worker is alive to take the 3 judge items left") {
+			t.Errorf("notices %q, want one that no worker takes the 3 items", notes)
+		}
+
+		// With a worker alive from the start, no notice however long it takes.
+		l2 := batch.NewMemory()
+		release := make(chan struct{})
+		q2 := &staffedQueue{memQueue: &memQueue{l: l2, pending: map[string]bool{}, release: release,
+			hold: func(batch.Item) bool { return true }}, live: 1}
+		go func() {
+			time.Sleep(time.Minute)
+			close(release)
+		}()
+		notes = nil
+		if _, err := batch.Distribute(context.Background(), l2, q2, batch.Options{Run: "r", Kind: "judge", Notify: func(m string) { notes = append(notes, m) }},
+			time.Second, tasks(3, "a"), encodeInt); err != nil {
+			t.Fatal(err)
+		}
+		q2.wg.Wait()
+		if len(notes) != 0 {
+			t.Errorf("notices %q with a worker alive", notes)
+		}
+	})
 }

@@ -80,9 +80,12 @@ type DatasetOptions struct {
 	// processes, or the caller's own worker): what is left is queued on
 	// it with absolute media paths, and RunDataset waits until none of
 	// the run's items is outstanding, looking every Poll (0:
-	// batch.DefaultPoll). Workers is not used then.
-	Queue batch.Queue
-	Poll  time.Duration
+	// batch.DefaultPoll). Workers is not used then. Notify is told, while
+	// the run waits, what the user should know (no worker alive; see
+	// batch.Distribute).
+	Queue  batch.Queue
+	Poll   time.Duration
+	Notify func(msg string)
 }
 
 // ReadDataset reads the clips of an EMER CSV and finds their media. A clip
@@ -160,7 +163,7 @@ func RunDataset(ctx context.Context, l batch.Ledger, opts DatasetOptions, ex Exp
 	}
 	bo := batch.Options{
 		Run: opts.Run, Kind: Kind, Workers: opts.Workers, Journal: opts.Journal,
-		Progress: opts.Progress, Describe: "explaining",
+		Progress: opts.Progress, Describe: "explaining", Notify: opts.Notify,
 	}
 	var (
 		st     batch.Stats

@@ -133,6 +133,25 @@ func (s *Store) Outstanding(ctx context.Context, run, kind string) (int, error) 
 	return n, nil
 }
 
+var _ batch.Workers = (*Store)(nil)
+
+// Workers returns how many workers that take items of kind are alive:
+// registered, and seen within their lease.
+func (s *Store) Workers(ctx context.Context, kind string) (int, error) {
+	if s.empty {
+		return 0, nil
+	}
+	var n int
+	err := s.retry(ctx, "count the workers", func(ctx context.Context) error {
+		return s.pool.QueryRow(ctx, `SELECT count(*) FROM emer_workers
+			WHERE $1 = ANY(kinds) AND seen_at >= now() - lease_ms * interval '1 millisecond'`, kind).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", s.name, err)
+	}
+	return n, nil
+}
+
 // ErrBadItem marks an error of Work that is the item's own (its payload
 // cannot be read, say): the item is given up, with no record, and the
 // worker goes on.

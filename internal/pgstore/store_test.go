@@ -187,6 +187,44 @@ func TestQueueServeOnce(t *testing.T) {
 	}
 }
 
+// TestWorkersAlive counts the workers alive for a kind: none before one
+// starts, one while it serves (none for a kind it does not take), none
+// once it has stopped.
+func TestWorkersAlive(t *testing.T) {
+	s := open(t, pgtest.Shared(t).NewDatabase(t))
+	ctx := context.Background()
+	count := func(kind string) int {
+		t.Helper()
+		n, err := s.Workers(ctx, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count("judge"); n != 0 {
+		t.Fatalf("%d judge workers before any started", n)
+	}
+	started := make(chan string, 1)
+	stop := serve(t, s, pgstore.ServeOptions{Kinds: map[string]int{"judge": 1}, Grace: time.Second,
+		Started: func(id string) { started <- id },
+		Work: func(context.Context, string, string, batch.Item) (batch.Outcome, error) {
+			return batch.Outcome{Status: "ok"}, nil
+		}})
+	<-started
+	if n := count("judge"); n != 1 {
+		t.Errorf("%d judge workers while one serves, want 1", n)
+	}
+	if n := count("infer"); n != 0 {
+		t.Errorf("%d infer workers, want 0 (the worker takes judge items)", n)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("judge"); n != 0 {
+		t.Errorf("%d judge workers once it stopped", n)
+	}
+}
+
 // TestLostWorkerReleased: a worker that stops renewing its lease (killed)
 // has its items taken up by another once the lease has run out.
 func TestLostWorkerReleased(t *testing.T) {

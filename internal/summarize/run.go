@@ -37,8 +37,10 @@ type RunOptions struct {
 	// Now stamps the review changes; time.Now when nil.
 	Now func() time.Time
 	// Poll is how often Distribute looks at its queue; 0:
-	// batch.DefaultPoll.
-	Poll time.Duration
+	// batch.DefaultPoll. Notify is told, while Distribute waits, what the
+	// user should know (no worker alive; see batch.Distribute).
+	Poll   time.Duration
+	Notify func(msg string)
 }
 
 // Report is what a dataset run did.

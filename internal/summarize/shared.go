@@ -112,7 +112,7 @@ func Distribute(ctx context.Context, l batch.Ledger, q batch.Queue, reviews data
 		tasks[i] = batch.Task[Item]{Key: c.Name, Input: it.Input(), Value: it}
 	}
 	st, runErr := batch.Distribute(ctx, l, q, batch.Options{
-		Run: opts.Run, Kind: Kind, Journal: opts.Journal, Progress: opts.Progress, Describe: "summarizing",
+		Run: opts.Run, Kind: Kind, Journal: opts.Journal, Progress: opts.Progress, Describe: "summarizing", Notify: opts.Notify,
 	}, opts.Poll, tasks, func(t batch.Task[Item]) ([]byte, error) { return json.Marshal(t.Value) })
 	return collect(ctx, l, reviews, tasks, opts, st, runErr)
 }
