@@ -49,7 +49,7 @@ func ParseStore(s string) (Store, error) {
 			return Store{}, errors.New("store: a PostgreSQL store is a URL postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS]; this one cannot be read")
 		}
 		if u.Host == "" && u.Query().Get("host") == "" {
-			return Store{}, fmt.Errorf("store %s names no host: want postgres://USER@HOST[:PORT]/DATABASE", u.Redacted())
+			return Store{}, fmt.Errorf("store %s names no host: want postgres://USER@HOST[:PORT]/DATABASE", RedactURL(s))
 		}
 		return Store{Driver: DriverPostgres, URL: s}, nil
 	}
@@ -86,10 +86,7 @@ func (s Store) String() string {
 		return ""
 	}
 	if s.Driver == DriverPostgres {
-		if u, err := url.Parse(s.URL); err == nil {
-			return u.Redacted()
-		}
-		return "postgres://..."
+		return RedactURL(s.URL)
 	}
 	if back, err := ParseStore(s.Path); err != nil || back != s {
 		return "sqlite:" + s.Path
@@ -112,4 +109,23 @@ func (s *Store) UnmarshalJSON(b []byte) error {
 	}
 	*s = v
 	return nil
+}
+
+// RedactURL returns the database URL u with its passwords replaced by
+// xxxxx, for messages and logs: the one in its user part and a password
+// (or sslpassword) parameter of its query, which libpq URLs also take.
+func RedactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "postgres://..."
+	}
+	if q := p.Query(); q.Has("password") || q.Has("sslpassword") {
+		for _, k := range []string{"password", "sslpassword"} {
+			if q.Has(k) {
+				q.Set(k, "xxxxx")
+			}
+		}
+		p.RawQuery = q.Encode()
+	}
+	return p.Redacted()
 }

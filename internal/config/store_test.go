@@ -92,3 +92,27 @@ func TestPostgresPasswordNeverShown(t *testing.T) {
 		t.Errorf("MarshalJSON = %s, %v", b, err)
 	}
 }
+
+// TestRedactURL: a store URL in a message shows no password, neither the
+// user part's nor one given as a libpq query parameter.
+func TestRedactURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"postgres://emer:secret@db/emer", "postgres://emer:xxxxx@db/emer"},
+		{"postgres://emer@db/emer?password=secret&sslmode=require", "postgres://emer@db/emer?password=xxxxx&sslmode=require"},
+		{"postgres://db/emer?sslpassword=secret", "postgres://db/emer?sslpassword=xxxxx"},
+		{"postgres://emer@db/emer", "postgres://emer@db/emer"},
+		{"postgres://%zz", "postgres://..."},
+	} {
+		got := RedactURL(tt.in)
+		if got != tt.want || strings.Contains(got, "secret") {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	s, err := ParseStore("postgres://emer@db/emer?password=secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(s.String(), "secret") {
+		t.Errorf("store %s shows its password", s)
+	}
+}

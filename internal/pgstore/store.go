@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +15,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"emer/internal/config"
 )
 
 // migrations are emer's own schema steps, applied in order after River's;
@@ -232,13 +233,7 @@ var ErrReadOnly = errors.New("store opened read-only")
 
 // Redact returns the URL u with its password, if any, replaced, for
 // messages and logs.
-func Redact(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "postgres://..."
-	}
-	return p.Redacted()
-}
+func Redact(u string) string { return config.RedactURL(u) }
 
 // Open connects to the database at the postgres:// URL and brings its
 // schema up to date: River's migrations, then emer's. Several processes
