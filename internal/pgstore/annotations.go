@@ -64,14 +64,16 @@ func (a *Annotations) PutAnnotations(ctx context.Context, recs []dataset.Annotat
 		}
 	}
 	dataset.SortAnnotations(keep)
-	b := &pgx.Batch{}
-	for _, r := range keep {
-		b.Queue(`INSERT INTO emer_annotations (scope, clip, aspect, annotator, text, lang, file, line) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	err := a.s.inTx(ctx, "store annotations", writeTx, func(ctx context.Context, tx pgx.Tx) error {
+		// A batch of its own each time: one sent on a connection since
+		// lost holds that connection's prepared statements.
+		b := &pgx.Batch{}
+		for _, r := range keep {
+			b.Queue(`INSERT INTO emer_annotations (scope, clip, aspect, annotator, text, lang, file, line) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (scope, clip, aspect, annotator) DO UPDATE SET text = excluded.text, lang = excluded.lang,
 				file = excluded.file, line = excluded.line`,
-			a.scope, r.Clip, string(r.Aspect), r.Annotator, r.Text, r.Lang, r.Pos.File, r.Pos.Line)
-	}
-	err := a.s.inTx(ctx, "store annotations", writeTx, func(ctx context.Context, tx pgx.Tx) error {
+				a.scope, r.Clip, string(r.Aspect), r.Annotator, r.Text, r.Lang, r.Pos.File, r.Pos.Line)
+		}
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {

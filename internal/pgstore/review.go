@@ -299,25 +299,31 @@ func (r *Reviews) PutChecks(ctx context.Context, checks []dataset.ClipCheck) err
 	if r.s.readOnly {
 		return ErrReadOnly
 	}
-	b := &pgx.Batch{}
-	for _, c := range checks {
-		claims := c.Claims
-		if claims == nil {
-			claims = []dataset.Claim{}
+	claims := make([]string, len(checks))
+	for i, c := range checks {
+		cs := c.Claims
+		if cs == nil {
+			cs = []dataset.Claim{}
 		}
-		js, err := json.Marshal(claims)
+		js, err := json.Marshal(cs)
 		if err != nil {
 			return fmt.Errorf("check of %s: %w", c.Clip, err)
 		}
-		b.Queue(`INSERT INTO emer_review_checks (scope, clip, description, claims, source, loaded_at) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (scope, clip) DO UPDATE SET description = excluded.description, claims = excluded.claims,
-				source = excluded.source, loaded_at = excluded.loaded_at`,
-			r.scope, c.Clip, c.Description, string(js), c.Source, dataset.StampTime(c.At))
+		claims[i] = string(js)
 	}
-	if b.Len() == 0 {
+	if len(checks) == 0 {
 		return ctx.Err()
 	}
 	err := r.s.inTx(ctx, "store checks", writeTx, func(ctx context.Context, tx pgx.Tx) error {
+		// A batch of its own each time: one sent on a connection since
+		// lost holds that connection's prepared statements.
+		b := &pgx.Batch{}
+		for i, c := range checks {
+			b.Queue(`INSERT INTO emer_review_checks (scope, clip, description, claims, source, loaded_at) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (scope, clip) DO UPDATE SET description = excluded.description, claims = excluded.claims,
+				source = excluded.source, loaded_at = excluded.loaded_at`,
+				r.scope, c.Clip, c.Description, claims[i], c.Source, dataset.StampTime(c.At))
+		}
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {

@@ -193,3 +193,53 @@ func TestReviewsReadOnly(t *testing.T) {
 		t.Errorf("scopes of an empty database: %v, %v", scopes, err)
 	}
 }
+
+// TestPutAfterLostConnection: the batched writes of checks and annotation
+// records are sent again, whole, when the connection is lost under their
+// transaction (a batch sent before holds the lost connection's prepared
+// statements: sent again as it was, it failed).
+func TestPutAfterLostConnection(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Shared(t).NewDatabase(t)
+	s := open(t, url)
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	// The first transaction of each write loses its connection.
+	lose := func() {
+		lost := false
+		pgstore.SetBeforeCommit(s, func(ctx context.Context, tx pgx.Tx) error {
+			if lost {
+				return nil
+			}
+			lost = true
+			var pid int
+			if err := tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+				return err
+			}
+			_, err := admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid)
+			return err
+		})
+	}
+	defer pgstore.SetBeforeCommit(s, nil)
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	lose()
+	r := s.Reviews("summarize:/x")
+	if err := r.PutChecks(ctx, []dataset.ClipCheck{{Clip: "c1", Description: "d", Source: "check.json", At: at}}); err != nil {
+		t.Fatalf("checks: %v", err)
+	}
+	if c, ok, err := r.Check(ctx, "c1"); err != nil || !ok || c.Description != "d" {
+		t.Errorf("check stored: %+v %v %v", c, ok, err)
+	}
+	lose()
+	a := s.Annotations("summarize:/x")
+	recs := []dataset.Annotation{{Clip: "c1", Annotator: "a1", Aspect: dataset.Visual, Text: "he smiles", Lang: "en"}}
+	if err := a.PutAnnotations(ctx, recs); err != nil {
+		t.Fatalf("annotations: %v", err)
+	}
+	if got, err := a.Annotations(ctx, "c1"); err != nil || len(got) != 1 || got[0].Text != "he smiles" {
+		t.Errorf("annotations stored: %+v %v", got, err)
+	}
+}

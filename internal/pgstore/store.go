@@ -226,6 +226,10 @@ type Store struct {
 	empty    bool // a read-only store of a database without emer's schema
 
 	inserter *river.Client[pgx.Tx]
+
+	// beforeCommit, set by tests, runs in each transaction of inTx just
+	// before its commit.
+	beforeCommit func(ctx context.Context, tx pgx.Tx) error
 }
 
 // ErrReadOnly is returned by the writing methods of a read-only store.

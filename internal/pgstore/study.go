@@ -129,6 +129,11 @@ func (s *Store) tryTx(ctx context.Context, kind txKind, fn func(ctx context.Cont
 	if err := fn(ctx, tx); err != nil {
 		return "", err
 	}
+	if s.beforeCommit != nil {
+		if err := s.beforeCommit(ctx, tx); err != nil {
+			return "", err
+		}
+	}
 	err = tx.Commit(ctx)
 	var pe *pgconn.PgError
 	if err != nil && xid != "" && !errors.As(err, &pe) && transient(err) {

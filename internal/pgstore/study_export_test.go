@@ -24,3 +24,7 @@ func UpdateTx(ctx context.Context, s *Store, fn func(ctx context.Context, tx pgx
 
 // Committed reports whether the transaction xid was committed.
 func Committed(ctx context.Context, s *Store, xid string) (bool, error) { return s.committed(ctx, xid) }
+
+// SetBeforeCommit has f run in each transaction of s just before its
+// commit (nil: nothing).
+func SetBeforeCommit(s *Store, f func(ctx context.Context, tx pgx.Tx) error) { s.beforeCommit = f }
