@@ -205,8 +205,16 @@ func UnreadClip(name string, err error) batch.Outcome {
 	return batch.Outcome{Class: batch.Retry, Status: StatusError, Payload: b}
 }
 
+// ExplainClip explains c with ex and returns its outcome (ClipOutcome).
 func ExplainClip(ctx context.Context, ex Explainer, c Clip) batch.Outcome {
 	e, err := ex.Explain(ctx, c)
+	return ClipOutcome(c, e, err)
+}
+
+// ClipOutcome is the outcome of c explained as e, or failed with err: a
+// model call or a transcription that got no reply is of class Retry,
+// tried again by the next run; every other result stands.
+func ClipOutcome(c Clip, e *explain.Explanation, err error) batch.Outcome {
 	line := Line{Name: c.Name, Status: StatusOK, Explanation: e}
 	class := batch.Final
 	if err != nil {

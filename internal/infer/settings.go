@@ -14,6 +14,7 @@ import (
 	"emer/internal/explain"
 	"emer/internal/face"
 	"emer/internal/llm"
+	"emer/internal/media"
 	"emer/internal/vocal"
 )
 
@@ -185,9 +186,14 @@ type Env struct {
 	CPUs int
 }
 
-// NewExtractor returns the cue extractor of settings s in env. Speech to
-// text needs env's speech-to-text server.
+// NewExtractor returns the cue extractor of settings s in env. It needs
+// ffmpeg and ffprobe (without them no clip can be read: better said once
+// than as every clip's failure), and speech to text env's speech-to-text
+// server.
 func NewExtractor(s Settings, env Env) (*cues.Extractor, error) {
+	if err := media.CheckTools(); err != nil {
+		return nil, err
+	}
 	cc := cues.Config{FPS: s.FPS, ModelsDir: env.Config.Models, CPUs: env.CPUs, VoiceFeatures: s.Backend == BackendLocal,
 		Detector: face.DetectorModel(s.Detector), Landmarks: face.LandmarkModel(s.Landmarks)}
 	if s.ASR {

@@ -38,6 +38,17 @@ func damaged(what, path string, stderr *tailWriter) error {
 	return nil
 }
 
+// CheckTools reports whether ffmpeg and ffprobe are on PATH: without them
+// no clip can be read (the error wraps ErrNoFFmpeg).
+func CheckTools() error {
+	for _, name := range []string{"ffprobe", "ffmpeg"} {
+		if _, err := tool(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // tool returns the absolute path of an ffmpeg binary ("ffmpeg" or "ffprobe").
 func tool(name string) (string, error) {
 	p, err := exec.LookPath(name)

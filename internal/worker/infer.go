@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 
 	"emer/internal/batch"
 	"emer/internal/cues"
@@ -70,7 +71,16 @@ func (w *Worker) inferPipeline(s infer.Settings) (*infer.Pipeline, error) {
 		env.Cache = w.st // transcripts, as the model replies are
 	}
 	ext, err := w.shared(inferCuesID(s.CueSettings()), func() (any, error) {
-		return infer.NewExtractor(s, env)
+		ext, err := infer.NewExtractor(s, env)
+		if err != nil {
+			return nil, err
+		}
+		// A worker without its face models would explain clips without
+		// their visual part, unlike the other workers of the run.
+		if err := ext.FaceModels(); err != nil {
+			return nil, fmt.Errorf("face models: %w", err)
+		}
+		return ext, nil
 	})
 	if err != nil {
 		return nil, err
@@ -105,12 +115,54 @@ func (w *Worker) infer(ctx context.Context, it batch.Item) (batch.Outcome, error
 	}
 	p, err := w.inferPipeline(ii.Settings)
 	if err != nil {
-		return batch.Outcome{}, fmt.Errorf("%w: infer item %.60q: %w", pgstore.ErrBadItem, it.Key, err)
+		// The item's settings were checked as it was read: what is
+		// missing is this worker's (ffmpeg, face models, a server).
+		return batch.Outcome{}, fmt.Errorf("infer item %.60q: this worker cannot explain clips: %w", it.Key, err)
 	}
-	o := infer.ExplainClip(ctx, p, ii.Clip())
+	clip := ii.Clip()
+	e, xerr := p.Explain(ctx, clip)
+	o := infer.ClipOutcome(clip, e, xerr)
 	if u := w.stack.Unreachable(); u != nil && o.Class == batch.Retry {
 		// Not this item's fault: left for a worker whose server answers.
 		return batch.Outcome{}, fmt.Errorf("%w: %w", ErrUnreachable, u)
 	}
+	if err := w.transcripts(ii.Settings, xerr); err != nil {
+		return batch.Outcome{}, err
+	}
 	return o, nil
+}
+
+// asrStop is how many clips in a row may get no transcript from a
+// worker's speech-to-text server (each after its retries) before the
+// worker takes it for unreachable and stops.
+const asrStop = 3
+
+// asrHealth counts a worker's clips in a row without a transcript.
+type asrHealth struct {
+	mu   sync.Mutex
+	fail int
+}
+
+type asrHealthID struct{}
+
+// transcripts counts the clips whose speech-to-text server gave no reply
+// (xerr wraps infer.ErrNoTranscript), and returns an error wrapping
+// ErrUnreachable once asrStop clips in a row got none: the clips would
+// otherwise each use up their attempts here while the server is down.
+func (w *Worker) transcripts(s infer.Settings, xerr error) error {
+	if !s.ASR {
+		return nil
+	}
+	v, _ := w.shared(asrHealthID{}, func() (any, error) { return &asrHealth{}, nil })
+	h := v.(*asrHealth)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !errors.Is(xerr, infer.ErrNoTranscript) {
+		h.fail = 0
+		return nil
+	}
+	if h.fail++; h.fail >= asrStop {
+		return fmt.Errorf("%w: the speech-to-text server %s gave no transcript for %d clips in a row: %w", ErrUnreachable, w.opts.Config.ASRURL, h.fail, xerr)
+	}
+	return nil
 }

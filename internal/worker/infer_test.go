@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"emer/internal/config"
 	"emer/internal/infer"
 	"emer/internal/llm/llmtest"
+	"emer/internal/media"
 	"emer/internal/pgstore"
 )
 
@@ -284,5 +286,78 @@ func TestInferItemNoReply(t *testing.T) {
 	_, err = testWorker(srv.BaseURL(), 1).infer(context.Background(), it)
 	if !errors.Is(err, ErrUnreachable) {
 		t.Errorf("server gone: err = %v, want ErrUnreachable", err)
+	}
+}
+
+// TestInferItemCutShort: an item whose work the worker's stop cancels is
+// released (an error), not recorded as the clip's failure that stands.
+func TestInferItemCutShort(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c01.mp4")
+	if err := os.WriteFile(p, []byte("a video"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	it, err := infer.NewItem(infer.Clip{Name: "c01", Path: p}, localSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := inferWorker(t, config.Default())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	o, err := w.work(ctx, "r", KindInfer, it)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("outcome %v %q, err %v; want the item released (context.Canceled)", o.Class, o.Status, err)
+	}
+}
+
+// TestInferWorkerWithoutFFmpeg: a worker that cannot read clips stops,
+// leaving the clip to another, instead of failing every clip it takes.
+func TestInferWorkerWithoutFFmpeg(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c01.mp4")
+	if err := os.WriteFile(p, []byte("a video"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	it, err := infer.NewItem(infer.Clip{Name: "c01", Path: p}, localSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	w := inferWorker(t, config.Default())
+	o, err := w.infer(context.Background(), it)
+	if err == nil || errors.Is(err, pgstore.ErrBadItem) || !errors.Is(err, media.ErrNoFFmpeg) ||
+		!strings.Contains(err.Error(), "this worker cannot explain clips") {
+		t.Errorf("outcome %v %q, err %v; want the worker stopped for want of ffmpeg", o.Class, o.Status, err)
+	}
+}
+
+// TestInferWorkerSpeechToTextDown: a worker whose speech-to-text server
+// gives no transcript for asrStop clips in a row stops as unreachable; a
+// clip transcribed between resets the count.
+func TestInferWorkerSpeechToTextDown(t *testing.T) {
+	cfg := config.Default()
+	cfg.ASRURL = "http://127.0.0.1:1/v1"
+	w := inferWorker(t, cfg)
+	s := localSettings()
+	s.ASR, s.ASRModel = true, "whisper-1"
+	none := fmt.Errorf("%w: connection refused", infer.ErrNoTranscript)
+	for i := range asrStop - 1 {
+		if err := w.transcripts(s, none); err != nil {
+			t.Fatalf("clip %d without a transcript: %v", i+1, err)
+		}
+	}
+	if err := w.transcripts(s, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range asrStop - 1 {
+		if err := w.transcripts(s, none); err != nil {
+			t.Fatalf("after a transcript, clip %d without one: %v", i+1, err)
+		}
+	}
+	err := w.transcripts(s, none)
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("clip %d in a row without a transcript: %v; want ErrUnreachable naming the server", asrStop, err)
+	}
+	// Runs without speech to text are not counted.
+	if err := w.transcripts(localSettings(), none); err != nil {
+		t.Errorf("a run without speech to text: %v", err)
 	}
 }

@@ -117,7 +117,14 @@ func (w *Worker) work(ctx context.Context, run, name string, it batch.Item) (bat
 	if !ok {
 		return batch.Outcome{}, fmt.Errorf("%w: kind %q", pgstore.ErrBadItem, name)
 	}
-	return k.do(w, ctx, it)
+	o, err := k.do(w, ctx, it)
+	if err == nil && ctx.Err() != nil {
+		// The worker is stopping and cut the item short: what it came to
+		// (a failure of the cancelled work) is not its outcome, and the
+		// item is released for another worker.
+		return batch.Outcome{}, ctx.Err()
+	}
+	return o, err
 }
 
 // shared returns the value built for key, building it with build the first
