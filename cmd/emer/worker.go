@@ -154,6 +154,6 @@ func runWorker(ctx context.Context, opts workerOptions) error {
 // how to start one on the store st.
 func noWorkerNotice(w io.Writer, cmd string, st *pgstore.Store, kind string) func(string) {
 	return func(msg string) {
-		fmt.Fprintf(w, "%s: %s, e.g. emer worker --store '%s' --kinds %s\n", cmd, msg, st.Name(), kind)
+		fmt.Fprintf(w, "%s: %s: emer worker --store URL --kinds %s, with the URL of %s (or $EMER_STORE)\n", cmd, msg, kind, st.Name())
 	}
 }

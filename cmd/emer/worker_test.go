@@ -516,7 +516,7 @@ func TestEvalSharedSaysNoWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := se.String()
-	for _, want := range []string{"emer eval: no worker is alive to take the 18 judge items left", "emer worker --store '" + pgstore.Redact(url) + "' --kinds judge"} {
+	for _, want := range []string{"emer eval: no worker is alive to take the 18 judge items left", "emer worker --store URL --kinds judge, with the URL of " + pgstore.Redact(url)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, out)
 		}
