@@ -240,6 +240,9 @@ func (s *Store) Serve(ctx context.Context, opts ServeOptions) error {
 		queues[k] = river.QueueConfig{MaxWorkers: max(opts.Kinds[k], 1)}
 	}
 	if err := w.register(ctx, kinds); err != nil {
+		if ctx.Err() != nil {
+			return nil // told to stop before it began: nothing held, nothing to release
+		}
 		return err
 	}
 	// Items of workers lost while none was running are taken up at once.
@@ -268,6 +271,10 @@ func (s *Store) Serve(ctx context.Context, opts ServeOptions) error {
 	defer cancelRun()
 	w.stop = cancelRun
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+		w.unregister(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("serve: %w", err)
 	}
 	w.log.Info("worker started", "worker", w.id, "store", s.name, "kinds", opts.Kinds, "lease", opts.Lease)
@@ -298,14 +305,19 @@ func (s *Store) Serve(ctx context.Context, opts ServeOptions) error {
 		}
 	}
 	<-hbDone
-	// Gone: nobody waits for this worker's lease to run out.
-	bg, cancelBg := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	_, _ = s.pool.Exec(bg, `DELETE FROM emer_workers WHERE id = $1`, w.id)
-	cancelBg()
+	w.unregister(ctx)
 	w.log.Info("worker stopped", "worker", w.id)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.fatal
+}
+
+// unregister removes the worker's record: gone, nobody waits for its
+// lease to run out.
+func (w *worker) unregister(ctx context.Context) {
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, _ = w.s.pool.Exec(bg, `DELETE FROM emer_workers WHERE id = $1`, w.id)
 }
 
 // register records the worker and its lease.

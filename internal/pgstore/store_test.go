@@ -225,6 +225,25 @@ func TestWorkersAlive(t *testing.T) {
 	}
 }
 
+// TestServeStoppedBeforeStarting: a worker told to stop before it began
+// (a submitter with nothing left to do stops its own worker at once)
+// returns no error and leaves no record of itself.
+func TestServeStoppedBeforeStarting(t *testing.T) {
+	s := open(t, pgtest.Shared(t).NewDatabase(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.Serve(ctx, pgstore.ServeOptions{Kinds: map[string]int{"judge": 1},
+		Work: func(context.Context, string, string, batch.Item) (batch.Outcome, error) {
+			return batch.Outcome{Status: "ok"}, nil
+		}})
+	if err != nil {
+		t.Errorf("Serve with its context ended: %v, want nil", err)
+	}
+	if n, err := s.Workers(context.Background(), "judge"); err != nil || n != 0 {
+		t.Errorf("%d workers alive after, %v", n, err)
+	}
+}
+
 // TestLostWorkerReleased: a worker that stops renewing its lease (killed)
 // has its items taken up by another once the lease has run out.
 func TestLostWorkerReleased(t *testing.T) {
