@@ -2,13 +2,11 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"emer/internal/batch"
 	"emer/internal/judge"
-	"emer/internal/pgstore"
 	"emer/internal/store"
 )
 
@@ -79,8 +77,8 @@ func Judge(ctx context.Context, j *judge.Judge, key store.ResultKey, gt, pred st
 // emer's protocols.
 func decodeJudge(it batch.Item) (JudgeItem, *judge.Protocol, error) {
 	var ji JudgeItem
-	if err := json.Unmarshal(it.Payload, &ji); err != nil {
-		return ji, nil, fmt.Errorf("judge item %.60q: %w", it.Key, err)
+	if err := decodePayload(KindJudge, it, &ji); err != nil {
+		return ji, nil, err
 	}
 	if ji.Repeat < 0 || ji.Repeat >= store.MaxRepeats {
 		return ji, nil, fmt.Errorf("judge item %.60q: repeat %d out of range", it.Key, ji.Repeat)
@@ -101,7 +99,7 @@ func decodeJudge(it batch.Item) (JudgeItem, *judge.Protocol, error) {
 func (w *Worker) judge(ctx context.Context, it batch.Item) (batch.Outcome, error) {
 	ji, proto, err := decodeJudge(it)
 	if err != nil {
-		return batch.Outcome{}, fmt.Errorf("%w: %w", pgstore.ErrBadItem, err)
+		return batch.Outcome{}, itemError(err)
 	}
 	if proto.PromptSHA256() != ji.PromptSHA256 {
 		// Another emer's prompts: its results would not be this run's.

@@ -2,11 +2,9 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"emer/internal/batch"
-	"emer/internal/pgstore"
 	"emer/internal/summarize"
 )
 
@@ -32,8 +30,8 @@ type summarizerID summarize.Spec
 // do.
 func decodeSummarize(it batch.Item) (summarize.Item, error) {
 	var si summarize.Item
-	if err := json.Unmarshal(it.Payload, &si); err != nil {
-		return si, fmt.Errorf("summarize item %.60q: %w", it.Key, err)
+	if err := decodePayload(KindSummarize, it, &si); err != nil {
+		return si, err
 	}
 	if si.Name != it.Key {
 		return si, fmt.Errorf("summarize item %.60q: its payload is of clip %.60q", it.Key, si.Name)
@@ -53,7 +51,7 @@ func decodeSummarize(it batch.Item) (summarize.Item, error) {
 func (w *Worker) summarize(ctx context.Context, it batch.Item) (batch.Outcome, error) {
 	si, err := decodeSummarize(it)
 	if err != nil {
-		return batch.Outcome{}, fmt.Errorf("%w: %w", pgstore.ErrBadItem, err)
+		return batch.Outcome{}, itemError(err)
 	}
 	if mine := summarize.PromptsSHA256(); si.PromptSHA256 != mine {
 		// Another emer's prompts: its descriptions would not be this run's.

@@ -14,6 +14,7 @@ import (
 	"emer/internal/llm"
 	"emer/internal/llm/llmtest"
 	"emer/internal/pgstore"
+	"emer/internal/store"
 	"emer/internal/summarize"
 )
 
@@ -82,7 +83,7 @@ func TestDecodeSummarize(t *testing.T) {
 		item batch.Item
 		want string
 	}{
-		{"not JSON", batch.Item{Key: "s001", Input: it.Input, Payload: []byte(`{"clip":`)}, `summarize item "s001": unexpected end of JSON input`},
+		{"not JSON", batch.Item{Key: "s001", Input: it.Input, Payload: []byte(`{"clip":`)}, `summarize item "s001": unexpected EOF`},
 		{"another clip", batch.Item{Key: "s002", Input: it.Input, Payload: it.Payload}, `summarize item "s002": its payload is of clip "s001"`},
 		{"no clues", queued(t, with(func(si *summarize.Item) { si.Descriptions = nil })), `summarize item "s001": no clues`},
 		{"no model, unknown language", queued(t, with(func(si *summarize.Item) { si.Model, si.Lang = "", "fr" })),
@@ -104,6 +105,43 @@ func TestDecodeSummarize(t *testing.T) {
 				t.Errorf("worker: err = %v, want ErrBadItem", err)
 			}
 		})
+	}
+}
+
+// TestNewerItems: an item with a field this emer does not know was queued
+// by another emer version; the worker stops on it (leaving it to a worker
+// of that version) rather than give it up, for every kind.
+func TestNewerItems(t *testing.T) {
+	withField := func(it batch.Item) batch.Item {
+		var m map[string]any
+		if err := json.Unmarshal(it.Payload, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["novel_setting"] = 0.7
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it.Payload = b
+		return it
+	}
+	si := queued(t, summarize.NewItem(testSpec, summarize.Clip{Name: "s001", Descriptions: []string{"He frowns."}}))
+	ji := JudgeItem{Sample: "s1", System: "sys", Metric: "clue", GT: "gt", Pred: "pred", Protocol: "paper", Model: "m"}
+	jb, err := json.Marshal(ji)
+	if err != nil {
+		t.Fatal(err)
+	}
+	judgeItem := batch.Item{Key: ji.Key().String(), Input: store.InputSHA256(ji.GT, ji.Pred), Payload: jb}
+	w := testWorker("http://127.0.0.1:1/v1", 8)
+	for _, tc := range []struct {
+		kind string
+		it   batch.Item
+	}{{KindSummarize, withField(si)}, {KindJudge, withField(judgeItem)}} {
+		_, err := w.work(context.Background(), "r", tc.kind, tc.it)
+		if err == nil || errors.Is(err, pgstore.ErrBadItem) || !strings.Contains(err.Error(), `unknown field "novel_setting"`) ||
+			!strings.Contains(err.Error(), "run the submitter's emer version") {
+			t.Errorf("%s item with a newer field: err = %v; want the worker stopped, naming the field", tc.kind, err)
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 package worker
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -177,4 +179,33 @@ func (r *Running) Stop() (llm.Totals, error) {
 	r.cancel()
 	err := <-r.errc
 	return r.w.Totals(), err
+}
+
+// errNewerItem marks an item with a field this emer does not know: queued
+// by another emer version, whose work this one would not do alike. The
+// worker stops on it, leaving the item to a worker of that version,
+// rather than give it up.
+var errNewerItem = errors.New("queued by another emer version")
+
+// decodePayload reads the JSON payload of an item of kind into v,
+// refusing fields v does not have (errNewerItem).
+func decodePayload(kind string, it batch.Item, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(it.Payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			return fmt.Errorf("%s item %.60q: %w (%v): run the submitter's emer version", kind, it.Key, errNewerItem, err)
+		}
+		return fmt.Errorf("%s item %.60q: %w", kind, it.Key, err)
+	}
+	return nil
+}
+
+// itemError is how a kind returns an item it cannot read: given up
+// (pgstore.ErrBadItem), unless another emer version queued it.
+func itemError(err error) error {
+	if errors.Is(err, errNewerItem) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", pgstore.ErrBadItem, err)
 }
