@@ -1085,15 +1085,9 @@ func runEvalShared(ctx context.Context, opts evalOptions, proto *judge.Protocol,
 	defer stopWaiting()
 	var lw *worker.Running
 	if !opts.workersSet || opts.Workers > 0 {
-		callLog := slog.New(slog.NewJSONHandler(logFile, nil))
-		w, err := worker.New(st, worker.Options{
-			Config: cfg, Kinds: []string{worker.KindJudge}, Lease: opts.Lease,
-			Log: callLog, CallLog: callLog, RetryBase: opts.retryBase,
-		})
-		if err != nil {
+		if lw, err = startLocalWorker(ctx, st, worker.KindJudge, cfg, opts.Lease, opts.retryBase, logFile, stopWaiting); err != nil {
 			return err
 		}
-		lw = w.Start(ctx, stopWaiting)
 	}
 	prog := opts.Progress
 	if prog == nil {

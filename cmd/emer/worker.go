@@ -157,3 +157,18 @@ func noWorkerNotice(w io.Writer, cmd string, st *pgstore.Store, kind string) fun
 		fmt.Fprintf(w, "%s: %s: emer worker --store URL --kinds %s, with the URL of %s (or $EMER_STORE)\n", cmd, msg, kind, st.Name())
 	}
 }
+
+// startLocalWorker starts, beside a submitting command's waiting, a worker
+// of kind on st with the command's settings, whose calls and holdings are
+// logged to calls (the output folder's calls.jsonl); ended is called when
+// it stops by itself (its server unreachable).
+func startLocalWorker(ctx context.Context, st *pgstore.Store, kind string, cfg config.Config, lease, retryBase time.Duration, calls io.Writer, ended func()) (*worker.Running, error) {
+	log := slog.New(slog.NewJSONHandler(calls, nil))
+	w, err := worker.New(st, worker.Options{
+		Config: cfg, Kinds: []string{kind}, Lease: lease, Log: log, CallLog: log, RetryBase: retryBase,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w.Start(ctx, ended), nil
+}
