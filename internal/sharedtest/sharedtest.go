@@ -12,15 +12,25 @@ import (
 )
 
 // Root returns the shared folder: the folder "shared" beside the module
-// root, found by walking up from the working directory to go.mod.
+// root.
 func Root() (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(root), "shared"), nil
+}
+
+// ModuleRoot returns the module's root folder, found by walking up from
+// the working directory to go.mod.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(filepath.Dir(dir), "shared"), nil
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {

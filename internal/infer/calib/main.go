@@ -20,7 +20,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,6 +29,7 @@ import (
 	"runtime"
 	"time"
 
+	"emer/internal/sharedtest"
 	"emer/internal/vocal"
 )
 
@@ -63,11 +63,11 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	if o.data == "" {
-		root, err := moduleRoot()
+		shared, err := sharedtest.Root()
 		if err != nil {
-			return err
+			return fmt.Errorf("%w; give -data", err)
 		}
-		o.data = filepath.Join(filepath.Dir(root), "shared", "data", "ravdess-calib")
+		o.data = filepath.Join(shared, "data", "ravdess-calib")
 	}
 	start := time.Now()
 	corpus, err := vocal.LoadCorpus(o.data)
@@ -99,22 +99,4 @@ func calibrate(ctx context.Context, corpus *vocal.Corpus, subtitles map[string]s
 	}
 	fmt.Fprintf(progress, "measured the cues of %d clips in %s\n", len(clips), time.Since(start).Round(time.Millisecond))
 	return crossValidate(ctx, clips, s, workers)
-}
-
-// moduleRoot walks up from the working directory to go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; give -data")
-		}
-		dir = parent
-	}
 }

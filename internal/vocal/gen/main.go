@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"runtime"
 	"time"
 
+	"emer/internal/sharedtest"
 	"emer/internal/vocal"
 )
 
@@ -50,9 +50,9 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	root, err := moduleRoot()
+	root, err := sharedtest.ModuleRoot()
 	if err != nil && (o.data == "" || o.out == "") {
-		return err
+		return fmt.Errorf("%w; give -data and -out", err)
 	}
 	if o.data == "" {
 		o.data = filepath.Join(filepath.Dir(root), "shared", "data", "ravdess-calib")
@@ -93,22 +93,4 @@ func run(ctx context.Context, o options) error {
 	fmt.Fprintf(o.stderr, "wrote %s in %s: CV accuracy %.4f (%d/%d)\n", o.out, time.Since(start).Round(time.Millisecond),
 		m.Provenance.CV.Accuracy, m.Provenance.CV.Correct, m.Provenance.CV.Clips)
 	return nil
-}
-
-// moduleRoot walks up from the working directory to go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; give -data and -out")
-		}
-		dir = parent
-	}
 }
