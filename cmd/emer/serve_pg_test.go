@@ -197,42 +197,16 @@ func TestServeReviewPostgres(t *testing.T) {
 	const token = "serve-review-admin-token"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, serveOptions{Addr: "127.0.0.1:0", Hold: study.DefaultHold,
-			Config: config.Config{AdminToken: token, Store: config.Store{Driver: config.DriverPostgres, URL: db}},
-			Review: out, ReviewDataset: summarizeTD("dataset.csv"), ReviewCheck: check,
-			Stdout: &stdout, Stderr: &stderr, ready: func(addr string) { ready <- addr }})
-	}()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("runServe: %v\n%s", err, stderr.String())
-	}
+	sv := serveInProcess(t, ctx, serveOptions{Hold: study.DefaultHold,
+		Config: config.Config{AdminToken: token, Store: config.Store{Driver: config.DriverPostgres, URL: db}},
+		Review: out, ReviewDataset: summarizeTD("dataset.csv"), ReviewCheck: check})
+	base, stdout, stderr, done := sv.base, sv.stdout, sv.stderr, sv.done
 	if want := "reviewing the descriptions of " + run + " in " + pgstore.Redact(db) + " (organizer: " + base + "/admin/review)"; !strings.Contains(stdout.String(), want) {
 		t.Errorf("stdout does not say %q:\n%s", want, stdout.String())
 	}
 	c := webtest.Client()
 	link := webtest.InviteReviewers(t, c, base, token, "ann")[0]
-	page := func(clip string) string {
-		t.Helper()
-		resp, body := webtest.Do(t, c, "GET", link+"/d/"+clip, "", nil)
-		if resp.StatusCode != 200 {
-			t.Fatalf("page of %s: %s\n%s", clip, resp.Status, body)
-		}
-		return body
-	}
-	send := func(clip, action, text, note string, status int) {
-		t.Helper()
-		f := webtest.ReadReviewForm(t, page(clip))
-		if resp, body := webtest.Do(t, c, "POST", base+f.Action, "", f.Values(action, text, note)); resp.StatusCode != status {
-			t.Fatalf("%s %s: %s, want %d\n%s", action, clip, resp.Status, status, body)
-		}
-	}
+	page, send := reviewerPages(t, c, base, link)
 	if body := page("sample_s003"); !strings.Contains(body, `<span class="claim-text">he glares</span><br><span class="evidence">expression: neutral; share: 0.9</span>`) {
 		t.Errorf("sample_s003's page lacks the check loaded into the store:\n%s", body)
 	}

@@ -36,21 +36,9 @@ func TestServeReview(t *testing.T) {
 	const token = "serve-review-admin-token"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, serveOptions{DB: filepath.Join(dir, "study.db"), Addr: "127.0.0.1:0", Hold: study.DefaultHold,
-			Config: config.Config{AdminToken: token}, Review: filepath.Join(out, "emer.db"), ReviewDataset: summarizeTD("dataset.csv"), ReviewCheck: check,
-			Stdout: &stdout, Stderr: &stderr, ready: func(addr string) { ready <- addr }})
-	}()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("runServe: %v\n%s", err, stderr.String())
-	}
+	sv := serveInProcess(t, ctx, serveOptions{DB: filepath.Join(dir, "study.db"), Hold: study.DefaultHold,
+		Config: config.Config{AdminToken: token}, Review: filepath.Join(out, "emer.db"), ReviewDataset: summarizeTD("dataset.csv"), ReviewCheck: check})
+	base, stdout, stderr, done := sv.base, sv.stdout, sv.stderr, sv.done
 	if want := "The check of 1 clips from check.json is loaded: 2 claims, 0 supported, 1 contradicted, 1 unverifiable."; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
 	}
@@ -59,21 +47,7 @@ func TestServeReview(t *testing.T) {
 	}
 	c := webtest.Client()
 	link := webtest.InviteReviewers(t, c, base, token, "ann")[0]
-	page := func(clip string) string {
-		t.Helper()
-		resp, body := webtest.Do(t, c, "GET", link+"/d/"+clip, "", nil)
-		if resp.StatusCode != 200 {
-			t.Fatalf("page of %s: %s\n%s", clip, resp.Status, body)
-		}
-		return body
-	}
-	send := func(clip, action, text, note string, status int) {
-		t.Helper()
-		f := webtest.ReadReviewForm(t, page(clip))
-		if resp, body := webtest.Do(t, c, "POST", base+f.Action, "", f.Values(action, text, note)); resp.StatusCode != status {
-			t.Fatalf("%s %s: %s, want %d\n%s", action, clip, resp.Status, status, body)
-		}
-	}
+	page, send := reviewerPages(t, c, base, link)
 	body := page("sample_s001")
 	if !strings.Contains(body, "<span class=\"label\">Subtitle:</span> Is my father going to be all right?") {
 		t.Errorf("sample_s001's page lacks the dataset's subtitle:\n%s", body)
@@ -179,4 +153,26 @@ func TestServeReviewUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reviewerPages returns, for the reviewer whose link is link on the server
+// at base, the page of a clip (which must answer 200) and a sender of its
+// review form with an action, a text and a note, which must answer status.
+func reviewerPages(t *testing.T, c *http.Client, base, link string) (page func(clip string) string, send func(clip, action, text, note string, status int)) {
+	page = func(clip string) string {
+		t.Helper()
+		resp, body := webtest.Do(t, c, "GET", link+"/d/"+clip, "", nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("page of %s: %s\n%s", clip, resp.Status, body)
+		}
+		return body
+	}
+	send = func(clip, action, text, note string, status int) {
+		t.Helper()
+		f := webtest.ReadReviewForm(t, page(clip))
+		if resp, body := webtest.Do(t, c, "POST", base+f.Action, "", f.Values(action, text, note)); resp.StatusCode != status {
+			t.Fatalf("%s %s: %s, want %d\n%s", action, clip, resp.Status, status, body)
+		}
+	}
+	return page, send
 }

@@ -35,6 +35,31 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// served is a runServe started by serveInProcess.
+type served struct {
+	base           string // http://ADDR it listens on
+	stdout, stderr *lockedBuffer
+	done           chan error // runServe's error, once it returns
+}
+
+// serveInProcess runs runServe with opts on a free loopback port until ctx
+// ends, and returns once the server listens.
+func serveInProcess(t *testing.T, ctx context.Context, opts serveOptions) *served {
+	t.Helper()
+	s := &served{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	opts.Addr, opts.Stdout, opts.Stderr = "127.0.0.1:0", s.stdout, s.stderr
+	opts.ready = func(addr string) { ready <- addr }
+	go func() { s.done <- runServe(ctx, opts) }()
+	select {
+	case addr := <-ready:
+		s.base = "http://" + addr
+	case err := <-s.done:
+		t.Fatalf("runServe: %v\n%s", err, s.stderr.String())
+	}
+	return s
+}
+
 var printedToken = regexp.MustCompile(`admin token, shown once \(set admin_token or EMER_ADMIN_TOKEN to keep one\): ([A-Za-z0-9_-]{22})\n`)
 
 // TestServe runs a study through runServe: the printed token opens the
@@ -46,20 +71,8 @@ func TestServe(t *testing.T) {
 	db := filepath.Join(dir, "study.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, serveOptions{DB: db, Addr: "127.0.0.1:0", Hold: study.DefaultHold, Stdout: &stdout, Stderr: &stderr,
-			ready: func(addr string) { ready <- addr }})
-	}()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("runServe: %v\n%s", err, stderr.String())
-	}
+	sv := serveInProcess(t, ctx, serveOptions{DB: db, Hold: study.DefaultHold})
+	base, stdout, stderr, done := sv.base, sv.stdout, sv.stderr, sv.done
 	m := printedToken.FindStringSubmatch(stdout.String())
 	if m == nil {
 		t.Fatalf("no admin token printed:\n%s", stdout.String())
