@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -207,12 +206,8 @@ func runBuildSummarize(ctx context.Context, opts buildSummarizeOptions) error {
 		}
 	}
 
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("%s cannot be created: %w", opts.Out, err)
+	if err := makeOutDir(opts.Out); err != nil {
+		return err
 	}
 	dbPath := filepath.Join(opts.Out, "emer.db")
 	if cfg.Store.Driver == config.DriverSQLite {

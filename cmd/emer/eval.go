@@ -202,6 +202,19 @@ const (
 	metaRepeats  = "repeats"  // repeats per item
 )
 
+// makeOutDir makes an output folder and its parents, saying which folder
+// cannot be made and why (without the path error's repetition of it).
+func makeOutDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%s cannot be created: %w", dir, err)
+	}
+	return nil
+}
+
 // evalInUseError reports an output folder locked by another emer eval.
 func evalInUseError(le *store.LockedError) error {
 	if le.PID == 0 {
@@ -234,12 +247,8 @@ func runEval(ctx context.Context, opts evalOptions) error {
 		return evalDryRun(ctx, opts, proto, given, gt, ji, js, dbPath, cachePath)
 	}
 
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("%s cannot be created: %w", opts.Out, err)
+	if err := makeOutDir(opts.Out); err != nil {
+		return err
 	}
 	// Checked before SQLite is asked, whose own words would be "unable to
 	// open database file".
@@ -1037,12 +1046,8 @@ func runEvalShared(ctx context.Context, opts evalOptions, proto *judge.Protocol,
 		defer st.Close()
 		return countDryRun(ctx, opts, sharedRun{st, run}, run, st, proto, given, gt, ji, js)
 	}
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("%s cannot be created: %w", opts.Out, err)
+	if err := makeOutDir(opts.Out); err != nil {
+		return err
 	}
 	lock, err := store.LockDir(opts.Out)
 	if err != nil {
